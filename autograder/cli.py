@@ -1,0 +1,87 @@
+"""The `autograder` command: build the generated files, grade submissions."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .config import DEFAULT_CONFIG, KIT_ROOT, ConfigError, load_config
+from .generator import MarkerError, generated_files, write_all
+
+
+def build(args) -> int:
+    try:
+        if args.check:
+            stale = [p for p, text in generated_files().items() if not p.exists() or p.read_text() != text]
+            for path in stale:
+                print(f"out of date: {path.relative_to(KIT_ROOT)}")
+            if stale:
+                print("run `autograder build` and commit the result.")
+            return 1 if stale else 0
+        changed = write_all()
+    except MarkerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path in changed:
+        print(f"wrote {path.relative_to(KIT_ROOT)}")
+    print(f"{len(changed)} file(s) changed." if changed else "everything is up to date.")
+    return 0
+
+
+def grade(args) -> int:
+    from .grade import default_submissions, grade_batch, summary_table
+    from .plots import plot_scores
+
+    config = load_config(args.config)
+    if args.assignment:
+        if args.assignment not in config.assignments:
+            print(f"error: no assignment {args.assignment!r} in {args.config}; "
+                  f"choose from {', '.join(config.assignments)}.", file=sys.stderr)
+            return 2
+        questions = list(config.assignments[args.assignment].questions)
+    else:
+        questions = list(config.questions)
+    sources = [Path(s) for s in args.submissions] or default_submissions()
+    missing = [s for s in sources if not s.exists()]
+    if missing:
+        print(f"error: no such submission: {', '.join(map(str, missing))} (give folders or .zip files).",
+              file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    graded = grade_batch(sources, args.out, config, Path(args.config), questions, jobs=args.jobs)
+    names = [g.name for g in graded]
+    per_question = [{q: v["score"] for q, v in g.results.get("extra_data", {}).get("questions", {}).items()}
+                    for g in graded]
+    plot_scores(names, per_question, questions, sum(config.questions[q].points for q in questions),
+                args.out / "scores.png")
+    print(summary_table(graded, questions))
+    print(f"\n{len(graded)} submission(s) graded in {time.monotonic() - started:.1f} s; "
+          f"reports in {args.out}/ (results.json and feedback.md per submission, gradebook.csv, scores.png).")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    build_parser = commands.add_parser("build", help="regenerate solutions/, student_template/ and the example "
+                                                     "submissions from assignments/")
+    build_parser.add_argument("--check", action="store_true", help="only report generated files that are out of date")
+    build_parser.set_defaults(run=build)
+    grade_parser = commands.add_parser("grade", help="grade submissions (default: the bundled examples)")
+    grade_parser.add_argument("submissions", nargs="*", help="submission folders or .zip files")
+    grade_parser.add_argument("--out", type=Path, default=Path("graded"), help="report folder (default: graded/)")
+    grade_parser.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default: 2)")
+    grade_parser.add_argument("--assignment", help="grade only this assignment's questions (default: all)")
+    grade_parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="course settings (default: grading.yml)")
+    grade_parser.set_defaults(run=grade)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""grading.yml: typed course settings (assignments, questions, points, limits, device)."""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+KIT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = KIT_ROOT / "grading.yml"
+
+
+class ConfigError(ValueError):
+    """grading.yml is malformed; the message names the file, the key and the fix."""
+
+
+def setting(default, help: str, minimum: float | None = None):
+    """A dataclass field with a default, a description and an optional lower bound."""
+    factory = {"default_factory": default} if callable(default) else {"default": default}
+    return field(**factory, metadata={"help": help, "minimum": minimum})
+
+
+@dataclass(frozen=True)
+class Limits:
+    call_seconds: float = setting(10.0, "Wall-clock seconds one call into student code may take.", 0.1)
+    submission_seconds: float = setting(300.0, "Wall-clock seconds for all student calls of one submission.", 1)
+    memory_mb: int = setting(2048, "Memory (address space) student code may add on top of Python and torch, CPU only.", 64)
+    output_kb: int = setting(64, "Student stdout/stderr kept per call; the rest is counted and dropped.", 1)
+    file_size_mb: int = setting(64, "Largest file student code may write.", 1)
+    message_mb: int = setting(256, "Largest value student code may send back to the grader.", 1)
+    threads: int = setting(1, "Torch/OpenMP threads in the worker (keep 1 when grading in parallel).", 1)
+
+
+@dataclass(frozen=True)
+class HypothesisSettings:
+    max_examples: int = setting(40, "Examples per Hypothesis test in the 'grading' profile.", 1)
+
+
+@dataclass(frozen=True)
+class Question:
+    points: float = setting(1.0, "Points of the question, shared among its tests by their points marker.", 0)
+    title: str = setting("", "Short title shown in feedback and gradebooks.")
+
+
+@dataclass(frozen=True)
+class Assignment:
+    questions: dict[str, Question] = setting(dict, "Questions by id; the id is the student file's stem.")
+    title: str = setting("", "Title shown in handouts.")
+
+
+@dataclass(frozen=True)
+class GradingConfig:
+    assignments: dict[str, Assignment] = setting(dict, "Release units, each a group of questions.")
+    device: Literal["auto", "cpu", "cuda"] = setting("auto", "Where tensors go: auto uses CUDA when present.")
+    hidden_visibility: Literal["hidden", "after_due_date", "after_published", "visible"] = setting(
+        "after_published", "Gradescope visibility of hidden tests (public tests are always visible).")
+    hypothesis: HypothesisSettings = setting(HypothesisSettings, "Hypothesis 'grading' profile.")
+    limits: Limits = setting(Limits, "Resource limits of the sandboxed worker.")
+
+    @property
+    def questions(self) -> dict[str, Question]:
+        """Every question of every assignment, by id."""
+        return {qid: q for a in self.assignments.values() for qid, q in a.questions.items()}
+
+    def assignment_of(self, question_id: str) -> str:
+        return next(name for name, a in self.assignments.items() if question_id in a.questions)
+
+
+def load_config(path: str | Path = DEFAULT_CONFIG) -> GradingConfig:
+    """Read grading.yml into a GradingConfig; raise ConfigError naming the bad key."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror}).") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    config = _convert(GradingConfig, data, str(path), "")
+    seen: dict[str, str] = {}
+    for name, assignment in config.assignments.items():
+        for qid in assignment.questions:
+            if qid in seen:
+                raise ConfigError(f"{path}: question {qid!r} is in assignments {seen[qid]!r} and {name!r}; "
+                                  "a question belongs to one assignment.")
+            seen[qid] = name
+    return config
+
+
+def _convert(kind, value, path: str, key: str):
+    where = f"{path}: {key or 'top level'}"
+    origin = typing.get_origin(kind)
+    if dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping of settings, got {value!r}.")
+        fields = {f.name: f for f in dataclasses.fields(kind)}
+        unknown = sorted(set(value) - set(fields))
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known keys: {', '.join(fields)}.")
+        hints = typing.get_type_hints(kind)
+        kwargs = {}
+        for name, val in value.items():
+            sub = f"{key}.{name}" if key else name
+            kwargs[name] = _convert(hints[name], val, path, sub)
+            minimum = fields[name].metadata.get("minimum")
+            if minimum is not None and kwargs[name] < minimum:
+                raise ConfigError(f"{path}: {sub}: must be at least {minimum}, got {val!r}.")
+        return kind(**kwargs)
+    if origin is dict:
+        _, item_kind = typing.get_args(kind)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}.")
+        return {str(k): _convert(item_kind, v if v is not None else {}, path, f"{key}.{k}") for k, v in value.items()}
+    if origin is Literal:
+        choices = typing.get_args(kind)
+        if value not in choices:
+            raise ConfigError(f"{where}: must be one of {', '.join(map(str, choices))}; got {value!r}.")
+        return value
+    if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if kind in (int, str) and isinstance(value, kind) and not isinstance(value, bool):
+        return value
+    names = {float: "a number", int: "a whole number", str: "a string"}
+    raise ConfigError(f"{where}: expected {names.get(kind, kind)}, got {value!r}.")

@@ -1,0 +1,130 @@
+"""`autograder grade`: grade a batch of submissions, one pytest process each, and write the reports."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .config import KIT_ROOT, GradingConfig
+from .results import feedback_markdown
+
+EXAMPLES = KIT_ROOT / "examples" / "submissions"
+START_SLACK_SECONDS = 180  # interpreter and worker start-ups, the grader's own oracles
+
+
+@dataclass
+class Graded:
+    name: str
+    source: Path
+    results: dict
+    status: str  # "ok", or why grading did not finish
+
+
+def default_submissions() -> list[Path]:
+    return sorted(p for p in EXAMPLES.iterdir() if p.is_dir() or p.suffix == ".zip")
+
+
+def test_files(questions: list[str]) -> list[str]:
+    files = []
+    for qid in questions:
+        files += [str(p) for p in (KIT_ROOT / "tests" / part / f"test_{qid}.py" for part in ("public", "hidden"))
+                  if p.exists()]
+    return files
+
+
+def unique_names(paths: list[Path]) -> list[str]:
+    names, seen = [], {}
+    for path in paths:
+        base = path.stem if path.suffix == ".zip" else path.name
+        seen[base] = seen.get(base, 0) + 1
+        names.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return names
+
+
+def grade_one(source: Path, name: str, out: Path, config: GradingConfig, config_path: Path,
+              questions: list[str]) -> Graded:
+    """Grade one submission in its own pytest process; always returns results, even if grading broke."""
+    folder = out / name
+    folder.mkdir(parents=True, exist_ok=True)
+    results_path = folder / "results.json"
+    results_path.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "pytest", *test_files(questions), "-q", "--no-header", "-p", "no:cacheprovider",
+               f"--rootdir={KIT_ROOT}", f"--submission={source.resolve()}", f"--results={results_path}",
+               f"--grading-config={config_path.resolve()}"]
+    started = time.monotonic()
+    limit = config.limits.submission_seconds + START_SLACK_SECONDS
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    with open(folder / "grader.log", "w") as log:
+        try:
+            code = subprocess.run(command, cwd=KIT_ROOT, stdout=log, stderr=subprocess.STDOUT, timeout=limit,
+                                  env=env, stdin=subprocess.DEVNULL).returncode
+            problem = None if code in (0, 1) else f"the grading process ended with exit status {code}"
+        except subprocess.TimeoutExpired:
+            problem = f"grading took longer than {limit:g} s and was stopped"
+    if results_path.exists() and problem is None:
+        results, status = json.loads(results_path.read_text()), "ok"
+    else:
+        problem = problem or "the grading process wrote no results"
+        results, status = broken_results(config, questions, problem, time.monotonic() - started), problem
+        results_path.write_text(json.dumps(results, indent=2) + "\n")
+    (folder / "feedback.md").write_text(feedback_markdown(results, name))
+    return Graded(name, source, results, status)
+
+
+def broken_results(config: GradingConfig, questions: list[str], problem: str, seconds: float) -> dict:
+    """Zero for every question, with the reason, when the grading process itself failed."""
+    return {
+        "score": 0.0, "max_score": sum(config.questions[q].points for q in questions),
+        "execution_time": round(seconds, 2), "tests": [],
+        "output": f"Your submission could not be graded: {problem}. The course staff have the grader's log.",
+        "extra_data": {"questions": {q: {"score": 0.0, "max_score": config.questions[q].points,
+                                         "title": config.questions[q].title} for q in questions}},
+    }
+
+
+def grade_batch(sources: list[Path], out: Path, config: GradingConfig, config_path: Path, questions: list[str],
+                jobs: int = 1) -> list[Graded]:
+    """Grade every submission (in parallel with jobs > 1) with a progress bar; one failure never stops the rest."""
+    out.mkdir(parents=True, exist_ok=True)
+    names = unique_names(sources)
+    graded: list[Graded] = []
+    with ThreadPoolExecutor(max_workers=jobs) as pool, tqdm(total=len(sources), unit="submission",
+                                                             desc="grading", file=sys.stderr) as progress:
+        futures = [pool.submit(grade_one, s, n, out, config, config_path, questions) for s, n in zip(sources, names)]
+        for future in as_completed(futures):
+            graded.append(future.result())
+            progress.update()
+    graded.sort(key=lambda g: names.index(g.name))
+    write_gradebook(graded, questions, out / "gradebook.csv")
+    return graded
+
+
+def write_gradebook(graded: list[Graded], questions: list[str], path: Path) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["submission", "score", "max_score", *questions, "execution_time", "status"])
+        for g in graded:
+            per_question = g.results.get("extra_data", {}).get("questions", {})
+            writer.writerow([g.name, g.results["score"], g.results["max_score"],
+                             *(per_question.get(q, {}).get("score", 0.0) for q in questions),
+                             g.results.get("execution_time", ""), g.status])
+
+
+def summary_table(graded: list[Graded], questions: list[str]) -> str:
+    width = max([len("submission")] + [len(g.name) for g in graded])
+    header = f"{'submission':<{width}}  {'score':>13}  " + "  ".join(f"{q[:14]:>14}" for q in questions) + "  status"
+    lines = [header, "-" * len(header)]
+    for g in graded:
+        per_question = g.results.get("extra_data", {}).get("questions", {})
+        cells = "  ".join(f"{per_question.get(q, {}).get('score', 0.0):>14.2f}" for q in questions)
+        total = f"{g.results['score']:.2f} / {g.results['max_score']:g}"
+        lines.append(f"{g.name:<{width}}  {total:>13}  {cells}  {g.status}")
+    return "\n".join(lines)

@@ -1,0 +1,106 @@
+"""The grader-worker wire: length-prefixed torch.save frames, read back with weights_only=True."""
+from __future__ import annotations
+
+import io
+import os
+import select
+import struct
+import time
+
+import torch
+
+HEADER = struct.Struct("<Q")
+HANDLE_KEY = "__autograder_handle__"
+SCALARS = (type(None), bool, int, float, complex, str, bytes, torch.dtype, torch.device)
+
+
+class ChannelClosed(Exception):
+    """The other end closed the pipe (the worker died or exited)."""
+
+
+class FrameTooLarge(Exception):
+    """A frame is larger than the configured message limit."""
+
+
+class FrameTimeout(Exception):
+    """No complete frame arrived before the deadline."""
+
+
+def encode(message) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(message, buffer)
+    return buffer.getvalue()
+
+
+def decode(data: bytes):
+    """Rebuild a frame. weights_only=True admits tensors and plain containers, never arbitrary objects."""
+    return torch.load(io.BytesIO(data), weights_only=True, map_location=None)
+
+
+def send(fd: int, message) -> None:
+    data = encode(message)
+    view = memoryview(HEADER.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def receive(fd: int, max_bytes: int, deadline: float | None = None):
+    """Read one frame from fd; raise FrameTimeout, FrameTooLarge or ChannelClosed."""
+    (length,) = HEADER.unpack(_read_exactly(fd, HEADER.size, deadline))
+    if length > max_bytes:
+        raise FrameTooLarge(f"{length} bytes")
+    return decode(_read_exactly(fd, length, deadline))
+
+
+def _read_exactly(fd: int, count: int, deadline: float | None) -> bytes:
+    chunks, remaining = [], count
+    while remaining:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise FrameTimeout()
+        chunk = os.read(fd, min(remaining, 1 << 20))
+        if not chunk:
+            raise ChannelClosed()
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def handle_marker(handle_id: int, type_name: str) -> dict:
+    return {HANDLE_KEY: handle_id, "type": type_name}
+
+
+def is_handle_marker(value) -> bool:
+    return type(value) is dict and HANDLE_KEY in value
+
+
+def to_wire(value, keep, depth: int = 0):
+    """Turn a value into what can cross the wire.
+
+    Plain values, plain containers and tensors cross by value (tensors detached, as plain
+    torch.Tensor); anything else is kept on this side by `keep(obj) -> marker` and sent as a marker.
+    """
+    if isinstance(value, SCALARS) and type(value) in SCALARS:
+        return value
+    if isinstance(value, torch.Tensor):
+        with torch._C.DisableTorchFunctionSubclass():
+            return value.detach().as_subclass(torch.Tensor).clone()
+    if depth < 64:
+        if isinstance(value, (list, tuple)) and type(value) is not str:
+            items = [to_wire(item, keep, depth + 1) for item in value]
+            return items if isinstance(value, list) else tuple(items)
+        if isinstance(value, dict) and HANDLE_KEY not in value and all(type(k) in (str, int) for k in value):
+            return {k: to_wire(v, keep, depth + 1) for k, v in value.items()}
+    return keep(value)
+
+
+def from_wire(value, resolve):
+    """Replace the markers inside a received value by `resolve(marker)`."""
+    if is_handle_marker(value):
+        return resolve(value)
+    if type(value) in (list, tuple):
+        return type(value)(from_wire(item, resolve) for item in value)
+    if type(value) is dict:
+        return {k: from_wire(v, resolve) for k, v in value.items()}
+    return value

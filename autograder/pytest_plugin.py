@@ -1,0 +1,176 @@
+"""pytest plugin: the `student` fixture, --submission, the points marker and graded results."""
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import HealthCheck, Phase, settings
+
+from . import errors
+from .config import DEFAULT_CONFIG, KIT_ROOT, ConfigError, load_config
+from .proxy import Student
+from .results import TestOutcome, gradescope_results, question_scores
+from .sandbox import Sandbox
+from .submission import OpenedSubmission, SubmissionError, locate
+
+GRADED_FILE = re.compile(r"^test_(q\d+_\w+?)\.py$")
+CONFIG_KEY = pytest.StashKey[object]()
+SANDBOX_KEY = pytest.StashKey[Sandbox]()
+OUTCOMES_KEY = pytest.StashKey[dict]()
+NOTES_KEY = pytest.StashKey[list]()
+START_KEY = pytest.StashKey[float]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("autograder")
+    group.addoption("--submission", default=str(KIT_ROOT / "solutions"),
+                    help="submission to grade: a folder or a .zip (default: the reference solutions/)")
+    group.addoption("--grading-config", default=str(DEFAULT_CONFIG), help="course settings (default: grading.yml)")
+    group.addoption("--results", default=None, help="write Gradescope results.json here")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "points(n): weight of a graded test within its question (default 1)")
+    try:
+        grading = load_config(config.getoption("grading_config"))
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[CONFIG_KEY] = grading
+    config.stash[OUTCOMES_KEY] = {}
+    config.stash[NOTES_KEY] = []
+    config.stash[START_KEY] = time.monotonic()
+    settings.register_profile(
+        "grading", max_examples=grading.hypothesis.max_examples, derandomize=True, database=None,
+        deadline=None, print_blob=False, phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    if config.getoption("hypothesis_profile", None) is None:
+        settings.load_profile("grading")
+
+
+def question_of(item) -> str | None:
+    """The question a test grades: tests/public|hidden/test_<question id>.py; None for kit tests."""
+    path = Path(str(item.path))
+    match = GRADED_FILE.match(path.name)
+    if match and path.parent.name in ("public", "hidden"):
+        return match.group(1)
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    known = config.stash[CONFIG_KEY].questions
+    for item in items:
+        qid = question_of(item)
+        if qid is not None and qid not in known:
+            raise pytest.UsageError(f"{item.path}: no question {qid!r} in grading.yml; add it to an assignment "
+                                    "or rename the test file.")
+
+
+def resolve_device(setting: str) -> torch.device:
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise pytest.UsageError("grading.yml asks for device: cuda, but CUDA is not available here.")
+    return torch.device("cuda" if setting == "cuda" or (setting == "auto" and torch.cuda.is_available()) else "cpu")
+
+
+@pytest.fixture(scope="session")
+def device(pytestconfig) -> torch.device:
+    """The grader's device (grading.yml `device`)."""
+    return resolve_device(pytestconfig.stash[CONFIG_KEY].device)
+
+
+@pytest.fixture(scope="session")
+def student(pytestconfig, device):
+    """The submission under test, running in a sandboxed worker: `student.<question>.<function>(...)`."""
+    grading = pytestconfig.stash[CONFIG_KEY]
+    expected = [f"{qid}.py" for qid in grading.questions]
+    try:
+        with OpenedSubmission(pytestconfig.getoption("submission")) as root:
+            located = locate(root, expected)
+            pytestconfig.stash[NOTES_KEY].extend(located.notes)
+            pytestconfig.stash[NOTES_KEY].extend(f"Missing: {name} (expected in your submission)."
+                                                 for name in located.missing)
+            sandbox = Sandbox(located.files, grading.limits, device.type)
+    except SubmissionError as exc:
+        raise errors.MissingFile(str(exc)) from None
+    pytestconfig.stash[SANDBOX_KEY] = sandbox
+    yield Student(sandbox)
+    sandbox.close()
+
+
+# -- feedback -----------------------------------------------------------------
+def feedback_text(exc: BaseException) -> str:
+    """What a student reads for a failed test: the message and the falsifying example, no traceback."""
+    if isinstance(exc, BaseExceptionGroup):  # Hypothesis: flaky or several distinct failures
+        first = exc.exceptions[0]
+        prefix = ("Your code did not give the same result when run again on the same input.\n"
+                  if "unreliable" in str(exc) or "Flaky" in type(exc).__name__ else "")
+        return prefix + feedback_text(first)
+    if isinstance(exc, AssertionError):
+        text = str(exc).split("\nassert ")[0]  # the test's message, without pytest's rewritten expression
+    elif isinstance(exc, (errors.StudentError, errors.SandboxError)):
+        text = str(exc)
+    else:
+        text = (f"The grader hit an internal error in this test ({type(exc).__name__}: {exc}). "
+                "This is not your fault: please tell the course staff.")
+    notes = [n for n in getattr(exc, "__notes__", []) if not n.startswith("You can reproduce")]
+    notes = [re.sub(r"\n\s*student=student,", "", n) for n in notes]
+    return "\n".join([text.strip(), *notes]).strip()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    qid = question_of(item)
+    if qid is None or report.when == "teardown" and report.passed:
+        return report
+    sandbox = item.config.stash.get(SANDBOX_KEY, None)
+    if report.when == "setup" and sandbox is not None:
+        sandbox.last_output = ""
+    outcomes = item.config.stash[OUTCOMES_KEY]
+    marker = item.get_closest_marker("points")
+    outcome = outcomes.setdefault(item.nodeid, TestOutcome(
+        question=qid, name=item.name, weight=float(marker.args[0]) if marker else 1.0,
+        public=Path(str(item.path)).parent.name == "public", status="passed"))
+    if report.skipped and outcome.status == "passed":
+        outcome.status = "skipped"
+    elif report.failed:
+        outcome.status = "failed"
+        text = feedback_text(call.excinfo.value) if call.excinfo else str(report.longrepr)
+        printed = sandbox.last_output.strip() if sandbox is not None and report.when == "call" else ""
+        if printed:
+            report.sections.append(("student output (last call)", printed))
+            text += f"\n\nYour code printed (last call):\n{printed}"
+        outcome.feedback = (outcome.feedback + "\n" + text).strip()
+    return report
+
+
+def pytest_sessionfinish(session):
+    config = session.config
+    grading = config.stash[CONFIG_KEY]
+    outcomes = list(config.stash[OUTCOMES_KEY].values())
+    questions = sorted({o.question for o in outcomes}, key=list(grading.questions).index)
+    path = config.getoption("results")
+    if path:
+        results = gradescope_results(outcomes, grading, questions, time.monotonic() - config.stash[START_KEY],
+                                     config.stash[NOTES_KEY])
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    outcomes = list(config.stash[OUTCOMES_KEY].values())
+    if not outcomes:
+        return
+    grading = config.stash[CONFIG_KEY]
+    questions = sorted({o.question for o in outcomes}, key=list(grading.questions).index)
+    scores = question_scores(outcomes, grading, questions)
+    terminalreporter.section(f"grade of {config.getoption('submission')}")
+    for note in config.stash[NOTES_KEY]:
+        terminalreporter.write_line(note)
+    for qid, entry in scores.items():
+        terminalreporter.write_line(f"{qid:<24} {entry['score']:>7.2f} / {entry['max_score']:g}")
+    total = sum(e["score"] for e in scores.values())
+    terminalreporter.write_line(f"{'total':<24} {total:>7.2f} / {sum(e['max_score'] for e in scores.values()):g}")

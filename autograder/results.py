@@ -1,0 +1,74 @@
+"""Scores from test outcomes: Gradescope's results.json and the student's feedback.md."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import GradingConfig
+
+
+@dataclass
+class TestOutcome:
+    question: str          # question id, e.g. "q8_output_size"
+    name: str              # test name as pytest shows it
+    weight: float          # the test's points marker
+    public: bool
+    status: str            # "passed", "failed" or "skipped"
+    feedback: str = ""
+
+
+def question_scores(outcomes: list[TestOutcome], config: GradingConfig, questions: list[str]) -> dict[str, dict]:
+    """Per question: points earned, points possible, and each test's share of the question's points."""
+    scores = {}
+    for qid in questions:
+        tests = [o for o in outcomes if o.question == qid and o.status != "skipped"]
+        total_weight = sum(o.weight for o in tests)
+        points = config.questions[qid].points
+        shares = [points * o.weight / total_weight if total_weight else 0.0 for o in tests]
+        earned = sum(s for s, o in zip(shares, tests) if o.status == "passed")
+        scores[qid] = {"score": round(earned, 4), "max_score": points, "title": config.questions[qid].title,
+                       "tests": list(zip(tests, shares))}
+    return scores
+
+
+def gradescope_results(outcomes: list[TestOutcome], config: GradingConfig, questions: list[str],
+                       execution_time: float, notes: list[str]) -> dict:
+    """results.json in Gradescope's format; per-question totals go to extra_data."""
+    scores = question_scores(outcomes, config, questions)
+    tests = []
+    for qid, entry in scores.items():
+        for outcome, share in entry["tests"]:
+            tests.append({
+                "name": f"{qid} › {outcome.name}",
+                "score": round(share, 4) if outcome.status == "passed" else 0.0,
+                "max_score": round(share, 4),
+                "status": "passed" if outcome.status == "passed" else "failed",
+                "output": outcome.feedback,
+                "visibility": "visible" if outcome.public else config.hidden_visibility,
+            })
+    return {
+        "score": round(sum(e["score"] for e in scores.values()), 4),
+        "max_score": sum(e["max_score"] for e in scores.values()),
+        "execution_time": round(execution_time, 2),
+        "output": "\n".join(notes),
+        "tests": tests,
+        "extra_data": {"questions": {qid: {k: e[k] for k in ("score", "max_score", "title")}
+                                     for qid, e in scores.items()}},
+    }
+
+
+def feedback_markdown(results: dict, title: str) -> str:
+    """The student's feedback.md: totals per question, then what each failed test found."""
+    lines = [f"# Feedback: {title}", "", f"**Score: {results['score']:g} / {results['max_score']:g}**", ""]
+    if results.get("output"):
+        lines += [results["output"], ""]
+    questions = results.get("extra_data", {}).get("questions", {})
+    if questions:
+        lines += ["| question | score |", "| --- | --- |"]
+        lines += [f"| {qid} {q['title']} | {q['score']:g} / {q['max_score']:g} |" for qid, q in questions.items()]
+        lines.append("")
+    failed = [t for t in results["tests"] if t["status"] != "passed"]
+    passed = len(results["tests"]) - len(failed)
+    lines.append(f"{passed} of {len(results['tests'])} tests passed.")
+    for test in failed:
+        lines += ["", f"## ✗ {test['name']} (0 / {test['max_score']:g})", "", "```", test["output"].rstrip(), "```"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,179 @@
+"""The worker: runs student code in its own process and answers the grader over a pipe."""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import resource
+import sys
+import traceback
+from pathlib import Path
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+from . import harness, protocol
+
+OUTPUT_END = b"\0autograder-output-end:%d\0"
+
+
+class BanWatch(TorchFunctionMode):
+    """Records which forbidden torch functions run while it is active."""
+
+    def __init__(self, forbidden):
+        super().__init__()
+        self.forbidden, self.used = set(forbidden), {}
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "")
+        if name in self.forbidden:
+            self.used[name] = self.used.get(name, 0) + 1
+        return func(*args, **(kwargs or {}))
+
+
+class Worker:
+    def __init__(self, scratch: Path, max_message: int):
+        self.scratch, self.max_message = scratch, max_message
+        self.handles: dict[int, object] = {}
+        self.modules: dict[str, object] = {}
+
+    # -- values ------------------------------------------------------------
+    def keep(self, obj) -> dict:
+        handle_id = id(obj)
+        self.handles[handle_id] = obj
+        kind = type(obj)
+        return protocol.handle_marker(handle_id, f"{kind.__module__}.{kind.__qualname__}")
+
+    def resolve(self, marker: dict):
+        return self.handles[marker[protocol.HANDLE_KEY]]
+
+    # -- operations --------------------------------------------------------
+    def op_import(self, module: str):
+        self.module(module)
+
+    def op_call(self, target, attr, args, kwargs, forbidden=()):
+        obj = self.module(target) if isinstance(target, str) else self.handles[target]
+        if isinstance(target, str) and not hasattr(obj, attr):
+            raise AttributeError(f"{target}.py defines no {attr!r}; keep the names used in the template")
+        function = getattr(obj, attr) if attr else obj
+        args, kwargs = protocol.from_wire((args, kwargs), self.resolve)
+        if not forbidden:
+            return function(*args, **kwargs)
+        with BanWatch(forbidden) as watch:
+            result = function(*args, **kwargs)
+        if watch.used:
+            raise _Forbidden(watch.used)
+        return result
+
+    def op_getattr(self, target, attr):
+        obj = self.module(target) if isinstance(target, str) else self.handles[target]
+        return getattr(obj, attr)
+
+    def op_harness(self, name, args, kwargs):
+        if name not in harness.__all__:
+            raise AttributeError(f"the kit's harness has no routine {name!r}")
+        args, kwargs = protocol.from_wire((args, kwargs), self.resolve)
+        return getattr(harness, name)(*args, **kwargs)
+
+    def op_release(self, handle_ids):
+        for handle_id in handle_ids:
+            self.handles.pop(handle_id, None)
+
+    def module(self, name: str):
+        if name not in self.modules:
+            if not (self.scratch / f"{name}.py").exists():
+                raise _MissingFile(name)
+            self.modules[name] = importlib.import_module(name)
+        return self.modules[name]
+
+    # -- loop --------------------------------------------------------------
+    def serve(self, requests: int, replies: int) -> None:
+        protocol.send(replies, {"ready": True, "pid": os.getpid()})
+        while True:
+            try:
+                request = protocol.receive(requests, self.max_message)
+            except protocol.ChannelClosed:
+                return
+            reply = {"id": request["id"]}
+            try:
+                value = getattr(self, f"op_{request['op']}")(**request["args"])
+                reply.update(ok=True, value=protocol.to_wire(value, self.keep))
+            except BaseException as exc:  # noqa: BLE001 - every student failure becomes a reply
+                reply.update(ok=False, error=describe(exc, self.scratch))
+            _flush_output(request["id"])
+            data = protocol.encode(reply)
+            if len(data) > self.max_message:
+                reply = {"id": request["id"], "ok": False, "error": {
+                    "kind": "too_large", "mro": [], "message": f"{len(data) >> 20} MiB", "traceback": ""}}
+            protocol.send(replies, reply)
+
+
+class _MissingFile(Exception):
+    pass
+
+
+class _Forbidden(Exception):
+    pass
+
+
+def describe(exc: BaseException, scratch: Path) -> dict:
+    """A student-facing description of an exception, with only the student's frames."""
+    if isinstance(exc, _MissingFile):
+        return {"kind": "missing_file", "mro": [], "message": str(exc.args[0]), "traceback": ""}
+    if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+        return {"kind": "exit", "mro": [], "message": f"{type(exc).__name__}({exc})", "traceback": ""}
+    if isinstance(exc, _Forbidden):
+        return {"kind": "forbidden", "mro": [], "message": json.dumps(exc.args[0]), "traceback": ""}
+    memory = isinstance(exc, MemoryError) or "can't allocate memory" in str(exc) or "bad_alloc" in str(exc)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if f.filename.startswith(str(scratch))]
+    for frame in frames:
+        frame.filename = os.path.relpath(frame.filename, scratch)
+    lines = "".join(traceback.format_list(frames[-5:]))
+    if isinstance(exc, SyntaxError) and exc.filename and exc.filename.startswith(str(scratch)):
+        lines += f'  File "{os.path.relpath(exc.filename, scratch)}", line {exc.lineno}\n    {(exc.text or "").strip()}\n'
+    try:
+        message = str(exc)[:2000]
+    except BaseException:  # noqa: BLE001 - a student __str__ may itself fail
+        message = "<the exception's message could not be shown>"
+    return {"kind": "memory" if memory else "exception",
+            "mro": [k.__name__ for k in type(exc).__mro__], "message": message, "traceback": lines}
+
+
+def _flush_output(request_id: int) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - a student may have closed or replaced the stream
+            pass
+    try:
+        os.write(1, OUTPUT_END % request_id)
+    except OSError:  # the student closed stdout; nothing more of theirs can be captured
+        pass
+
+
+def apply_limits(memory_mb: int | None, file_size_mb: int) -> None:
+    """Limit the worker: no core dumps, bounded files, and (on CPU) bounded address space."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    size = file_size_mb << 20
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    if memory_mb is not None:
+        with open("/proc/self/status") as status:
+            used_kb = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
+        limit = (used_kb << 10) + (memory_mb << 20)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def main() -> None:
+    settings = json.loads(sys.argv[2])
+    requests, replies = settings["requests_fd"], settings["replies_fd"]
+    scratch = Path(settings["scratch"])
+    os.chdir(scratch)
+    sys.path.insert(0, str(scratch))
+    torch.set_num_threads(settings["threads"])
+    apply_limits(settings["memory_mb"], settings["file_size_mb"])
+    Worker(scratch, settings["max_message"]).serve(requests, replies)
+
+
+if __name__ == "__main__":
+    main()
