@@ -69,6 +69,11 @@ def feedback_markdown(results: dict, title: str) -> str:
     failed = [t for t in results["tests"] if t["status"] != "passed"]
     passed = len(results["tests"]) - len(failed)
     lines.append(f"{passed} of {len(results['tests'])} tests passed.")
+    by_output: dict[str, list[dict]] = {}  # tests that failed for the same reason are shown together
     for test in failed:
-        lines += ["", f"## ✗ {test['name']} (0 / {test['max_score']:g})", "", "```", test["output"].rstrip(), "```"]
+        by_output.setdefault(test["output"].rstrip(), []).append(test)
+    for output, tests in by_output.items():
+        lines.append("")
+        lines += [f"## ✗ {t['name']} (0 / {t['max_score']:g})" for t in tests]
+        lines += ["", "```", output, "```"]
     return "\n".join(lines) + "\n"
