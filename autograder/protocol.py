@@ -67,8 +67,9 @@ def _read_exactly(fd: int, count: int, deadline: float | None) -> bytes:
     return b"".join(chunks)
 
 
-def handle_marker(handle_id: int, type_name: str) -> dict:
-    return {HANDLE_KEY: handle_id, "type": type_name}
+def handle_marker(handle_id: int, type_name: str, text: str = "") -> dict:
+    """Stands for an object kept on the other side: its handle, type name and a short repr."""
+    return {HANDLE_KEY: handle_id, "type": type_name, "repr": text}
 
 
 def is_handle_marker(value) -> bool:

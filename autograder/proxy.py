@@ -15,7 +15,7 @@ def short_repr(value, limit: int = 120) -> str:
             return f"tensor({value.tolist()}, dtype={dtype})"
         return f"tensor(shape={tuple(value.shape)}, dtype={dtype})"
     if isinstance(value, RemoteObject):
-        return f"<{value.remote_type}>"
+        return f"<{value.remote_type.rsplit('.', 1)[-1]}>"
     if isinstance(value, (list, tuple)) and value and any(isinstance(v, (torch.Tensor, RemoteObject)) for v in value):
         inner = ", ".join(short_repr(v, limit) for v in value)
         text = f"[{inner}]" if isinstance(value, list) else f"({inner})"
@@ -32,9 +32,10 @@ def call_label(name: str, args: tuple, kwargs: dict) -> str:
 class RemoteObject:
     """An object that stays in the worker (a module, an optimizer, a numpy value...)."""
 
-    def __init__(self, sandbox: Sandbox, handle_id: int, remote_type: str, generation: int, label: str):
+    def __init__(self, sandbox: Sandbox, handle_id: int, remote_type: str, remote_repr: str, generation: int,
+                 label: str):
         self._sandbox, self._handle, self._generation = sandbox, handle_id, generation
-        self.remote_type, self._label = remote_type, label
+        self.remote_type, self.remote_repr, self._label = remote_type, remote_repr, label
 
     def _target(self) -> int:
         if self._generation != self._sandbox.generation:
@@ -55,7 +56,7 @@ class RemoteObject:
         return decode(self._sandbox, value, label)
 
     def __repr__(self) -> str:
-        return f"<{self.remote_type} in the worker>"
+        return self.remote_repr or f"<{self.remote_type}>"
 
 
 class StudentFunction:
@@ -138,6 +139,6 @@ def decode(sandbox: Sandbox, value, label: str):
     generation = sandbox.generation
 
     def resolve(marker: dict) -> RemoteObject:
-        return RemoteObject(sandbox, marker[protocol.HANDLE_KEY], str(marker.get("type")), generation,
-                            f"the value returned by {label}")
+        return RemoteObject(sandbox, marker[protocol.HANDLE_KEY], str(marker.get("type")),
+                            str(marker.get("repr", ""))[:200], generation, f"the value returned by {label}")
     return protocol.from_wire(value, resolve)

@@ -108,7 +108,7 @@ def feedback_text(exc: BaseException) -> str:
         prefix = ("Your code did not give the same result when run again on the same input.\n"
                   if "unreliable" in str(exc) or "Flaky" in type(exc).__name__ else "")
         return prefix + feedback_text(first)
-    if isinstance(exc, AssertionError):
+    if isinstance(exc, (AssertionError, pytest.fail.Exception)):
         text = str(exc).split("\nassert ")[0]  # the test's message, without pytest's rewritten expression
     elif isinstance(exc, (errors.StudentError, errors.SandboxError)):
         text = str(exc)

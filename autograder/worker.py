@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import reprlib
 import resource
 import sys
 import traceback
@@ -42,7 +43,11 @@ class Worker:
         handle_id = id(obj)
         self.handles[handle_id] = obj
         kind = type(obj)
-        return protocol.handle_marker(handle_id, f"{kind.__module__}.{kind.__qualname__}")
+        try:
+            text = reprlib.repr(obj)
+        except Exception:  # noqa: BLE001 - a student __repr__ may fail
+            text = f"<{kind.__qualname__}>"
+        return protocol.handle_marker(handle_id, f"{kind.__module__}.{kind.__qualname__}", text)
 
     def resolve(self, marker: dict):
         return self.handles[marker[protocol.HANDLE_KEY]]

@@ -98,6 +98,7 @@ def test_unknown_function_names_the_file_and_the_name(probe):
 def test_non_transferable_values_stay_in_the_worker_as_proxies(probe):
     value = probe.numpy_int()
     assert isinstance(value, RemoteObject) and value.remote_type == "numpy.int64"
+    assert repr(value) == "np.int64(3)"
     layer = probe.a_module()
     assert layer.remote_type == "torch.nn.modules.linear.Linear"
     assert layer.out_features == 3
