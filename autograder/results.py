@@ -56,15 +56,21 @@ def gradescope_results(outcomes: list[TestOutcome], config: GradingConfig, quest
     }
 
 
+def points(value: float) -> str:
+    """Points as people write them: 6.67, 10, 0.3."""
+    return f"{round(value, 2):g}"
+
+
 def feedback_markdown(results: dict, title: str) -> str:
     """The student's feedback.md: totals per question, then what each failed test found."""
-    lines = [f"# Feedback: {title}", "", f"**Score: {results['score']:g} / {results['max_score']:g}**", ""]
+    lines = [f"# Feedback: {title}", "", f"**Score: {points(results['score'])} / {points(results['max_score'])}**", ""]
     if results.get("output"):
         lines += [results["output"], ""]
     questions = results.get("extra_data", {}).get("questions", {})
     if questions:
         lines += ["| question | score |", "| --- | --- |"]
-        lines += [f"| {qid} {q['title']} | {q['score']:g} / {q['max_score']:g} |" for qid, q in questions.items()]
+        lines += [f"| {qid} {q['title']} | {points(q['score'])} / {points(q['max_score'])} |"
+                  for qid, q in questions.items()]
         lines.append("")
     failed = [t for t in results["tests"] if t["status"] != "passed"]
     passed = len(results["tests"]) - len(failed)
@@ -74,6 +80,6 @@ def feedback_markdown(results: dict, title: str) -> str:
         by_output.setdefault(test["output"].rstrip(), []).append(test)
     for output, tests in by_output.items():
         lines.append("")
-        lines += [f"## ✗ {t['name']} (0 / {t['max_score']:g})" for t in tests]
+        lines += [f"## ✗ {t['name']} (0 / {points(t['max_score'])})" for t in tests]
         lines += ["", "```", output, "```"]
     return "\n".join(lines) + "\n"

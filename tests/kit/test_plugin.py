@@ -1,0 +1,52 @@
+"""The pytest plugin: the grading profile, which question a test grades, and student feedback."""
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+from autograder import errors
+from autograder.config import load_config
+from autograder.pytest_plugin import feedback_text, question_of
+
+
+def test_the_grading_profile_is_active_even_when_ci_is_set():
+    active = settings.default
+    assert active.max_examples == load_config().hypothesis.max_examples
+    assert active.derandomize and active.database is None and active.deadline is None
+    assert not active.print_blob
+
+
+class FakeItem:
+    def __init__(self, path):
+        self.path = Path(path)
+
+
+@pytest.mark.parametrize("path, question", [
+    ("tests/public/test_q8_output_size.py", "q8_output_size"),
+    ("tests/hidden/test_q1_conv.py", "q1_conv"),
+    ("tests/kit/test_q8_output_size.py", None),
+    ("tests/public/test_helpers.py", None),
+])
+def test_a_test_grades_the_question_named_by_its_file(path, question):
+    assert question_of(FakeItem(path)) == question
+
+
+def test_feedback_keeps_the_message_and_the_falsifying_example_but_not_pytest_internals():
+    error = AssertionError("conv_output_size(7, 3): expected 5, got 4\nassert 4 == 5")
+    error.add_note("Falsifying example: test_x(\n    student=student,\n    dims={'size': 7},\n)")
+    error.add_note("You can reproduce this example by temporarily adding @reproduce_failure(...)")
+    text = feedback_text(error)
+    assert text == "conv_output_size(7, 3): expected 5, got 4\nFalsifying example: test_x(\n    dims={'size': 7},\n)"
+
+
+def test_feedback_for_sandbox_errors_is_their_message():
+    assert feedback_text(errors.CallTimeout("f(1) did not finish")) == "f(1) did not finish"
+
+
+def test_a_grader_bug_is_not_blamed_on_the_student():
+    assert "This is not your fault" in feedback_text(KeyError("oops"))
+
+
+def test_flaky_student_code_is_explained():
+    group = ExceptionGroup("Hypothesis test_x produces unreliable results: Flaky", [AssertionError("got 3")])
+    assert feedback_text(group).startswith("Your code did not give the same result when run again")
