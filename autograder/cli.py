@@ -16,8 +16,7 @@ def build(args) -> int:
             stale = [p for p, text in generated_files().items() if not p.exists() or p.read_text() != text]
             for path in stale:
                 print(f"out of date: {path.relative_to(KIT_ROOT)}")
-            if stale:
-                print("run `autograder build` and commit the result.")
+            print("run `autograder build` and commit the result." if stale else "generated files are up to date.")
             return 1 if stale else 0
         changed = write_all()
     except MarkerError as exc:
@@ -64,8 +63,7 @@ def grade(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    build_parser = commands.add_parser("build", help="regenerate solutions/, student_template/ and the example "
-                                                     "submissions from assignments/")
+    build_parser = commands.add_parser("build", help="regenerate solutions/ and student_template/ from assignments/")
     build_parser.add_argument("--check", action="store_true", help="only report generated files that are out of date")
     build_parser.set_defaults(run=build)
     grade_parser = commands.add_parser("grade", help="grade submissions (default: the bundled examples)")

@@ -79,7 +79,10 @@ def question_ids(root: Path = KIT_ROOT) -> list[str]:
 
 
 def generated_files(root: Path = KIT_ROOT) -> dict[Path, str]:
-    """Every generated file (solutions/, student_template/, example submissions) and its content."""
+    """Every generated file (solutions/ and student_template/) and its content.
+
+    The examples `perfect` and `untouched_stubs` are links to these two folders.
+    """
     files: dict[Path, str] = {}
     for qid in question_ids(root):
         master = root / "assignments" / f"{qid}.py"
@@ -89,8 +92,6 @@ def generated_files(root: Path = KIT_ROOT) -> dict[Path, str]:
         stub = build(source, sanitize=True, name=label)
         files[root / "solutions" / master.name] = solution
         files[root / "student_template" / master.name] = stub
-        files[root / "examples" / "submissions" / "perfect" / master.name] = solution
-        files[root / "examples" / "submissions" / "untouched_stubs" / master.name] = stub
     return files
 
 

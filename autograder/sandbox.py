@@ -114,12 +114,11 @@ class Sandbox:
             "max_message": self.limits.message_mb << 20,
         }
         env = {"PATH": os.defpath, "HOME": str(self.scratch), "TMPDIR": str(self.scratch), "LANG": "C.UTF-8",
-               "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": str(self.limits.threads),
-               "MKL_NUM_THREADS": str(self.limits.threads)}
+               "OMP_NUM_THREADS": str(self.limits.threads), "MKL_NUM_THREADS": str(self.limits.threads)}
         if "CUDA_VISIBLE_DEVICES" in os.environ:
             env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-u", "-c", WORKER_BOOT, str(KIT_ROOT), json.dumps(settings)],
+            [sys.executable, "-I", "-u", "-B", "-c", WORKER_BOOT, str(KIT_ROOT), json.dumps(settings)],
             cwd=self.scratch, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, pass_fds=(requests_read, replies_write), start_new_session=True)
         os.close(requests_read)
