@@ -7,18 +7,24 @@ import time
 from pathlib import Path
 
 from .config import DEFAULT_CONFIG, KIT_ROOT, ConfigError, load_config
-from .generator import MarkerError, generated_files, write_all
+from .generator import MarkerError, generated_files, question_ids, write_all
 
 
 def build(args) -> int:
+    unknown = sorted(set(args.questions) - set(question_ids()))
+    if unknown:
+        print(f"error: no master file assignments/{unknown[0]}.py; masters: {', '.join(question_ids())}.",
+              file=sys.stderr)
+        return 2
     try:
         if args.check:
-            stale = [p for p, text in generated_files().items() if not p.exists() or p.read_text() != text]
+            stale = [p for p, text in generated_files(only=args.questions).items()
+                     if not p.exists() or p.read_text() != text]
             for path in stale:
                 print(f"out of date: {path.relative_to(KIT_ROOT)}")
             print("run `autograder build` and commit the result." if stale else "generated files are up to date.")
             return 1 if stale else 0
-        changed = write_all()
+        changed = write_all(only=args.questions)
     except MarkerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -64,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     build_parser = commands.add_parser("build", help="regenerate solutions/ and student_template/ from assignments/")
+    build_parser.add_argument("questions", nargs="*", help="question ids to build (default: every master)")
     build_parser.add_argument("--check", action="store_true", help="only report generated files that are out of date")
     build_parser.set_defaults(run=build)
     grade_parser = commands.add_parser("grade", help="grade submissions (default: the bundled examples)")

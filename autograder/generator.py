@@ -78,13 +78,13 @@ def question_ids(root: Path = KIT_ROOT) -> list[str]:
     return sorted(p.stem for p in (root / "assignments").glob("q*.py"))
 
 
-def generated_files(root: Path = KIT_ROOT) -> dict[Path, str]:
+def generated_files(root: Path = KIT_ROOT, only: list[str] | None = None) -> dict[Path, str]:
     """Every generated file (solutions/ and student_template/) and its content.
 
     The examples `perfect` and `untouched_stubs` are links to these two folders.
     """
     files: dict[Path, str] = {}
-    for qid in question_ids(root):
+    for qid in only or question_ids(root):
         master = root / "assignments" / f"{qid}.py"
         source = master.read_text()
         label = f"assignments/{master.name}"
@@ -95,10 +95,10 @@ def generated_files(root: Path = KIT_ROOT) -> dict[Path, str]:
     return files
 
 
-def write_all(root: Path = KIT_ROOT) -> list[Path]:
-    """Regenerate every generated file; return those whose content changed."""
+def write_all(root: Path = KIT_ROOT, only: list[str] | None = None) -> list[Path]:
+    """Regenerate the generated files (of the `only` questions, or all); return those that changed."""
     changed = []
-    for path, text in generated_files(root).items():
+    for path, text in generated_files(root, only).items():
         if not path.exists() or path.read_text() != text:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)

@@ -50,13 +50,26 @@ class RemoteObject:
         return decode(self._sandbox, self._sandbox.request("getattr", label, target=self._target(), attr=name), label)
 
     def __call__(self, *args, **kwargs):
-        label = call_label(self._label, args, kwargs)
-        value = self._sandbox.request("call", label, target=self._target(), attr=None,
-                                      args=encode(args), kwargs=encode(kwargs))
-        return decode(self._sandbox, value, label)
+        return invoke(self._sandbox, self._label, dict(target=self._target(), attr=None), args, kwargs)
+
+    def gradients(self, *args, grad_output, **kwargs):
+        """Call it and backpropagate grad_output: (output, {argument position or name: gradient})."""
+        return invoke(self._sandbox, self._label, dict(target=self._target(), attr=None), args, kwargs,
+                      grad_output=grad_output)
 
     def __repr__(self) -> str:
         return self.remote_repr or f"<{self.remote_type}>"
+
+
+def invoke(sandbox: Sandbox, name: str, where: dict, args: tuple, kwargs: dict, forbidden=(), grad_output=None):
+    """One call into the worker; with grad_output, returns (output, gradients) instead of the output."""
+    label = call_label(name, args, kwargs)
+    extra = {"forbidden": list(forbidden)} if forbidden else {}
+    if grad_output is not None:
+        extra["grad_output"] = grad_output
+    value = decode(sandbox, sandbox.request("call", label, **where, args=encode(args), kwargs=encode(kwargs),
+                                            **extra), label)
+    return (value["output"], value["grads"]) if grad_output is not None else value
 
 
 class StudentFunction:
@@ -70,10 +83,17 @@ class StudentFunction:
         return StudentFunction(self._sandbox, self.module, self.name, self.forbidden + names)
 
     def __call__(self, *args, **kwargs):
-        label = call_label(self.name, args, kwargs)
-        value = self._sandbox.request("call", label, target=self.module, attr=self.name, args=encode(args),
-                                      kwargs=encode(kwargs), forbidden=list(self.forbidden))
-        return decode(self._sandbox, value, label)
+        return invoke(self._sandbox, self.name, dict(target=self.module, attr=self.name), args, kwargs,
+                      self.forbidden)
+
+    def gradients(self, *args, grad_output, **kwargs):
+        """Call it and backpropagate grad_output through the student's code.
+
+        Returns (output, grads): grads maps each floating-point tensor argument (by position, or by
+        name for keyword arguments) to its gradient, None where the output does not depend on it.
+        """
+        return invoke(self._sandbox, self.name, dict(target=self.module, attr=self.name), args, kwargs,
+                      self.forbidden, grad_output)
 
     def __repr__(self) -> str:
         return f"<student function {self.module}.{self.name}>"
@@ -128,6 +148,9 @@ class Student:
 def encode(value):
     """Arguments for the worker: plain values by value, proxies by handle."""
     def refuse(obj):
+        if isinstance(obj, StudentFunction):  # e.g. passed to a harness routine: send the worker's own object
+            obj = decode(obj._sandbox, obj._sandbox.request("getattr", repr(obj), target=obj.module,
+                                                             attr=obj.name), obj.name)
         if isinstance(obj, RemoteObject):
             return protocol.handle_marker(obj._target(), obj.remote_type)
         raise TypeError(f"cannot send a {type(obj).__name__} to student code; build it with a harness routine")

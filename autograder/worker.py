@@ -1,6 +1,7 @@
 """The worker: runs student code in its own process and answers the grader over a pipe."""
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -56,19 +57,29 @@ class Worker:
     def op_import(self, module: str):
         self.module(module)
 
-    def op_call(self, target, attr, args, kwargs, forbidden=()):
+    def op_call(self, target, attr, args, kwargs, forbidden=(), grad_output=None):
+        """Call a student function (or object); with grad_output, also backpropagate it.
+
+        Returns the result, or with grad_output {"output": result, "grads": {position or keyword:
+        gradient of every floating-point tensor argument, None where the result does not depend on it}}.
+        """
         obj = self.module(target) if isinstance(target, str) else self.handles[target]
         if isinstance(target, str) and not hasattr(obj, attr):
             raise AttributeError(f"{target}.py defines no {attr!r}; keep the names used in the template")
         function = getattr(obj, attr) if attr else obj
         args, kwargs = protocol.from_wire((args, kwargs), self.resolve)
-        if not forbidden:
-            return function(*args, **kwargs)
-        with BanWatch(forbidden) as watch:
+        inputs = {}
+        if grad_output is not None:
+            named = [*enumerate(args), *kwargs.items()]
+            inputs = {key: value.requires_grad_() for key, value in named
+                      if isinstance(value, torch.Tensor) and value.is_floating_point()}
+        with BanWatch(forbidden) if forbidden else contextlib.nullcontext() as watch:
             result = function(*args, **kwargs)
-        if watch.used:
+        if watch is not None and watch.used:
             raise _Forbidden(watch.used)
-        return result
+        if grad_output is None:
+            return result
+        return {"output": result, "grads": gradients(result, inputs, grad_output)}
 
     def op_getattr(self, target, attr):
         obj = self.module(target) if isinstance(target, str) else self.handles[target]
@@ -111,6 +122,18 @@ class Worker:
                 reply = {"id": request["id"], "ok": False, "error": {
                     "kind": "too_large", "mro": [], "message": f"{len(data) >> 20} MiB", "traceback": ""}}
             protocol.send(replies, reply)
+
+
+def gradients(result, inputs: dict, grad_output) -> dict:
+    """d(result . grad_output) / d(input) for each input, computed by autograd through student code."""
+    if not isinstance(result, torch.Tensor):
+        raise TypeError(f"the result should be a tensor, got {type(result).__name__}")
+    if not result.requires_grad:
+        raise RuntimeError("the result is not connected to the inputs by autograd, so no gradient can flow "
+                           "back; use torch operations only (no .detach(), .item(), .numpy() or new tensors "
+                           "built from Python numbers)")
+    grads = torch.autograd.grad(result, list(inputs.values()), grad_outputs=grad_output, allow_unused=True)
+    return dict(zip(inputs, grads))
 
 
 class _MissingFile(Exception):

@@ -186,3 +186,70 @@ def test_harness_builds_layers_next_to_student_code(probe):
                                                                         "kernel_size": 5})])
     assert isinstance(layers, list) and layers[0].remote_type == "torch.nn.modules.conv.Conv2d"
     assert probe.shape_of(layers[0]) == (6, 3, 5, 5)
+
+
+GRADIENT_CODE = textwrap.dedent('''
+    import torch
+
+    def scale_and_shift(x, w, b=None):
+        return x * w + (0 if b is None else b)
+
+    def detached(x):
+        return x.detach() * 2
+
+    def inplace_double(x):
+        return x.mul_(2)
+
+    def copy_double(x):
+        return x * 2
+
+    class Doubler(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.tensor(2.0))
+
+        def forward(self, x):
+            return x * self.scale
+''')
+
+
+@pytest.fixture(scope="module")
+def grads(tmp_path_factory):
+    sandbox = make_sandbox(tmp_path_factory.mktemp("grads"), code=GRADIENT_CODE)
+    yield Student(sandbox)
+    sandbox.close()
+
+
+def test_gradients_flow_back_through_student_code(grads):
+    x, w, b = torch.randn(2, 3), torch.randn(2, 3), torch.randn(3)
+    upstream = torch.randn(2, 3)
+    out, got = grads.q0_probe.scale_and_shift.gradients(x, w, b=b, grad_output=upstream)
+    torch.testing.assert_close(out, x * w + b)
+    torch.testing.assert_close(got[0], upstream * w)
+    torch.testing.assert_close(got[1], upstream * x)
+    torch.testing.assert_close(got["b"], upstream.sum(0))
+
+
+def test_an_output_cut_off_from_autograd_is_explained(grads):
+    with pytest.raises(RuntimeError, match="not connected to the inputs by autograd"):
+        grads.q0_probe.detached.gradients(torch.ones(2), grad_output=torch.ones(2))
+
+
+def test_watch_inputs_tells_in_place_from_copying(grads):
+    x = torch.tensor([1.0, -2.0])
+    inplace = grads.harness.watch_inputs(grads.q0_probe.inplace_double, x)
+    assert inplace["changed"] == [True] and inplace["returned"] == 0
+    torch.testing.assert_close(inplace["inputs_after"][0], x * 2)
+    copying = grads.harness.watch_inputs(grads.q0_probe.copy_double, x)
+    assert copying["changed"] == [False] and copying["returned"] == -1
+    torch.testing.assert_close(copying["output"], x * 2)
+
+
+def test_summary_describes_a_student_module(grads):
+    layer = grads.q0_probe.Doubler()
+    info = grads.harness.summary(layer)
+    assert info["type"] == "q0_probe.Doubler" and "torch.nn.modules.module.Module" in info["is"]
+    assert info["parameters"] == {"scale": ()} and info["parameter_count"] == 1
+    out, got = layer.gradients(torch.tensor([3.0]), grad_output=torch.tensor([1.0]))
+    torch.testing.assert_close(out, torch.tensor([6.0]))
+    torch.testing.assert_close(got[0], torch.tensor([2.0]))
