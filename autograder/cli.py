@@ -36,7 +36,6 @@ def build(args) -> int:
 
 def grade(args) -> int:
     from .grade import default_submissions, grade_batch, summary_table
-    from .plots import plot_scores
 
     config = load_config(args.config)
     if args.assignment:
@@ -55,11 +54,6 @@ def grade(args) -> int:
         return 2
     started = time.monotonic()
     graded = grade_batch(sources, args.out, config, Path(args.config), questions, jobs=args.jobs)
-    names = [g.name for g in graded]
-    per_question = [{q: v["score"] for q, v in g.results.get("extra_data", {}).get("questions", {}).items()}
-                    for g in graded]
-    plot_scores(names, per_question, questions, sum(config.questions[q].points for q in questions),
-                args.out / "scores.png")
     print(summary_table(graded, questions))
     print(f"\n{len(graded)} submission(s) graded in {time.monotonic() - started:.1f} s; "
           f"reports in {args.out}/ (results.json and feedback.md per submission, gradebook.csv, scores.png).")

@@ -14,6 +14,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .config import KIT_ROOT, GradingConfig
+from .plots import plot_scores
 from .results import feedback_markdown
 
 EXAMPLES = KIT_ROOT / "examples" / "submissions"
@@ -92,7 +93,10 @@ def broken_results(config: GradingConfig, questions: list[str], problem: str, se
 
 def grade_batch(sources: list[Path], out: Path, config: GradingConfig, config_path: Path, questions: list[str],
                 jobs: int = 1) -> list[Graded]:
-    """Grade every submission (in parallel with jobs > 1) with a progress bar; one failure never stops the rest."""
+    """Grade every submission (jobs at a time) with a progress bar; write gradebook.csv and scores.png.
+
+    One failure never stops the rest: every submission gets results.json and feedback.md.
+    """
     out.mkdir(parents=True, exist_ok=True)
     names = unique_names(sources)
     graded: list[Graded] = []
@@ -104,6 +108,10 @@ def grade_batch(sources: list[Path], out: Path, config: GradingConfig, config_pa
             progress.update()
     graded.sort(key=lambda g: names.index(g.name))
     write_gradebook(graded, questions, out / "gradebook.csv")
+    per_question = [{q: v["score"] for q, v in g.results.get("extra_data", {}).get("questions", {}).items()}
+                    for g in graded]
+    plot_scores(names, per_question, questions, sum(config.questions[q].points for q in questions),
+                out / "scores.png")
     return graded
 
 

@@ -1,4 +1,4 @@
-"""Grading end to end: the examples, broken and hostile submissions and mutants, in one batch."""
+"""Grading end to end: the examples, hostile submissions, mutants and alternative solutions."""
 import csv
 import json
 import re
@@ -14,9 +14,11 @@ from mutation import write_mutants
 
 pytestmark = pytest.mark.slow
 
-QUESTION = "q8_output_size"
+QUESTION = "q8_output_size"  # the question the hostile submissions break
 CALL_SECONDS = 2
 GRADESCOPE_TEST_FIELDS = {"name", "score", "max_score", "status", "output", "visibility"}
+ALTERNATIVES = KIT_ROOT / "tests" / "kit" / "alternatives"
+MUTATED = sorted(p.stem for p in (KIT_ROOT / "tests" / "kit" / "mutants").glob("*.yml"))
 
 
 def hostile_copy(root: Path, name: str, body: str) -> Path:
@@ -32,9 +34,9 @@ def hostile_copy(root: Path, name: str, body: str) -> Path:
 
 
 def nested_zip(root: Path) -> Path:
-    """The perfect example zipped inside two folders, plus a stray older copy deeper down."""
+    """The reference q8 zipped inside two folders, plus a stray older copy deeper down."""
     path = root / "alice.zip"
-    perfect = (KIT_ROOT / "examples" / "submissions" / "perfect" / f"{QUESTION}.py").read_text()
+    perfect = (KIT_ROOT / "solutions" / f"{QUESTION}.py").read_text()
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr(f"alice/homework/{QUESTION}.py", perfect)
         archive.writestr(f"alice/homework/old/{QUESTION}.py", "this file is not Python\n")
@@ -43,29 +45,57 @@ def nested_zip(root: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def batch(tmp_path_factory):
-    root = tmp_path_factory.mktemp("batch")
+def short_limits(tmp_path_factory):
+    """grading.yml with a short per-call limit, so hangs cost little."""
     settings = yaml.safe_load(DEFAULT_CONFIG.read_text())
     settings["limits"]["call_seconds"] = CALL_SECONDS
-    config_path = root / "grading.yml"
-    config_path.write_text(yaml.safe_dump(settings))
-    sources = [*default_submissions(), nested_zip(root),
-               hostile_copy(root, "loops_forever", "while True:\n        pass"),
+    path = tmp_path_factory.mktemp("config") / "grading.yml"
+    path.write_text(yaml.safe_dump(settings))
+    return load_config(path), path
+
+
+@pytest.fixture(scope="session")
+def examples(tmp_path_factory, short_limits):
+    """The README's main job: the bundled examples, graded on every question."""
+    config, path = short_limits
+    out = tmp_path_factory.mktemp("examples")
+    graded = grade_batch(default_submissions(), out, config, path, list(config.questions), jobs=2)
+    return {g.name: g for g in graded}, out
+
+
+@pytest.fixture(scope="session")
+def hostile(tmp_path_factory, short_limits):
+    """Submissions that hang, exit or hide their file, graded on q8."""
+    config, path = short_limits
+    root = tmp_path_factory.mktemp("hostile")
+    sources = [nested_zip(root), hostile_copy(root, "loops_forever", "while True:\n        pass"),
                hostile_copy(root, "exits", "os._exit(0)")]
-    mutants = write_mutants(QUESTION, root / "mutants")
-    graded = grade_batch(sources + mutants, root / "graded", load_config(config_path), config_path, [QUESTION],
-                         jobs=2)
-    return {g.name: g for g in graded}, root / "graded", [m.name for m in mutants]
+    return {g.name: g for g in grade_batch(sources, root / "graded", config, path, [QUESTION], jobs=2)}
+
+
+@pytest.fixture(scope="session")
+def variants(tmp_path_factory, short_limits):
+    """Per question: its mutants (must lose points) and its alternative solutions (must not)."""
+    config, path = short_limits
+    root = tmp_path_factory.mktemp("variants")
+    graded = {}
+    for qid in MUTATED:
+        mutants = write_mutants(qid, root / qid / "mutants")
+        alternatives = sorted(p for p in (ALTERNATIVES / qid).iterdir() if p.is_dir())
+        batch = grade_batch(mutants + alternatives, root / qid / "graded", config, path, [qid], jobs=2)
+        graded[qid] = {"mutants": [g for g in batch if g.source in mutants],
+                       "alternatives": [g for g in batch if g.source in alternatives]}
+    return graded
 
 
 def outputs(graded) -> dict[str, str]:
     return {t["name"]: t["output"] for t in graded.results["tests"] if t["status"] == "failed"}
 
 
-def test_every_submission_gets_gradescope_results_feedback_and_a_gradebook_row(batch):
-    graded, out, _ = batch
+def test_every_submission_gets_gradescope_results_feedback_and_a_gradebook_row(examples):
+    graded, out = examples
     rows = {row["submission"]: row for row in csv.DictReader(open(out / "gradebook.csv"))}
-    assert set(rows) == set(graded)
+    assert set(rows) == set(graded) == {"perfect", "partly_wrong", "untouched_stubs", "does_not_import"}
     for name, g in graded.items():
         results = json.loads((out / name / "results.json").read_text())
         assert {"score", "max_score", "execution_time", "tests"} <= set(results)
@@ -78,70 +108,81 @@ def test_every_submission_gets_gradescope_results_feedback_and_a_gradebook_row(b
         assert float(rows[name]["score"]) == results["score"]
         assert g.status == "ok", f"{name}: {g.status}"
         assert all("internal error" not in text for text in outputs(g).values()), name
+    assert (out / "scores.png").stat().st_size > 0
 
 
-def test_the_perfect_example_gets_full_marks(batch):
-    graded, _, _ = batch
-    perfect = graded["perfect"].results
-    assert perfect["score"] == perfect["max_score"] == 10
+def test_the_perfect_example_gets_full_marks(examples):
+    perfect = examples[0]["perfect"].results
+    assert perfect["score"] == perfect["max_score"] == sum(q.points for q in load_config().questions.values())
     assert {t["visibility"] for t in perfect["tests"]} == {"visible", "after_published"}
 
 
-def test_a_nested_zip_is_found_and_graded_like_a_folder(batch):
-    graded, _, _ = batch
-    alice = graded["alice"].results
+def test_the_untouched_stubs_fail_every_test_with_not_implemented(examples):
+    stubs = examples[0]["untouched_stubs"]
+    assert stubs.results["score"] == 0
+    for name, text in outputs(stubs).items():
+        assert "raised NotImplementedError" in text, name
+    assert len(outputs(stubs)) == len(stubs.results["tests"])
+
+
+def test_a_file_that_does_not_import_scores_zero_with_the_syntax_error(examples):
+    broken = examples[0]["does_not_import"]
+    assert broken.results["score"] == 0
+    for name, text in outputs(broken).items():
+        if name.startswith(QUESTION):
+            assert f"importing {QUESTION}.py failed with SyntaxError" in text
+            assert f'File "{QUESTION}.py", line' in text
+        else:
+            assert "was not found in your submission" in text, name
+
+
+def test_the_partly_wrong_example_loses_some_points_only(examples):
+    partly_wrong = examples[0]["partly_wrong"].results["extra_data"]["questions"][QUESTION]
+    assert 0 < partly_wrong["score"] < partly_wrong["max_score"]
+
+
+def test_a_nested_zip_is_found_and_graded_like_a_folder(hostile):
+    alice = hostile["alice"].results
     assert alice["score"] == alice["max_score"]
     assert f"graded alice/homework/{QUESTION}.py; ignored alice/homework/old/{QUESTION}.py" in alice["output"]
-
-
-def test_the_untouched_stubs_fail_every_test_with_not_implemented(batch):
-    graded, _, _ = batch
-    stubs = graded["untouched_stubs"].results
-    assert stubs["score"] == 0
-    for name, text in outputs(graded["untouched_stubs"]).items():
-        assert "raised NotImplementedError" in text, name
-    assert len(outputs(graded["untouched_stubs"])) == len(stubs["tests"])
-
-
-def test_a_file_that_does_not_import_scores_zero_with_the_syntax_error(batch):
-    graded, _, _ = batch
-    broken = graded["does_not_import"]
-    assert broken.results["score"] == 0
-    for text in outputs(broken).values():
-        assert f"importing {QUESTION}.py failed with SyntaxError" in text
-        assert f'File "{QUESTION}.py", line' in text
-
-
-def test_the_partly_wrong_example_loses_some_points_only(batch):
-    graded, _, _ = batch
-    assert 0 < graded["partly_wrong"].results["score"] < 10
 
 
 @pytest.mark.parametrize("name, message", [
     ("loops_forever", f"did not finish within {CALL_SECONDS} s"),
     ("exits", "your code ended the process (exit status 0"),
 ])
-def test_a_hostile_function_loses_only_the_tests_that_call_it(batch, name, message):
-    graded, _, _ = batch
-    failed = outputs(graded[name])
+def test_a_hostile_function_loses_only_the_tests_that_call_it(hostile, name, message):
+    failed = outputs(hostile[name])
     assert failed, f"{name} lost no test"
     for test, text in failed.items():
         assert message in text, test
         assert re.search(r"conv_output_size|flatten_size", test), f"{test} does not call conv_output_size"
-    passed = [t["name"] for t in graded[name].results["tests"] if t["status"] == "passed"]
+    passed = [t["name"] for t in hostile[name].results["tests"] if t["status"] == "passed"]
     assert any("pool" in t for t in passed) and any("receptive" in t for t in passed)
+    assert hostile[name].status == "ok"
 
 
-def test_every_mutant_loses_points(batch):
-    graded, _, mutants = batch
-    assert len(mutants) >= 5
+@pytest.mark.parametrize("qid", MUTATED)
+def test_every_mutant_loses_points(variants, qid):
+    mutants = variants[qid]["mutants"]
+    assert len(mutants) >= 4, f"{qid}: too few mutants"
     for mutant in mutants:
-        assert graded[mutant].results["score"] < 10, f"mutant {mutant} got full marks"
+        assert mutant.results["score"] < mutant.results["max_score"], f"{qid} mutant {mutant.name} got full marks"
 
 
-def test_every_graded_test_fails_on_some_mutant(batch):
-    graded, _, mutants = batch
-    tests = [t["name"] for t in graded["perfect"].results["tests"]]
-    killed = {name for mutant in mutants for name in outputs(graded[mutant])}
+@pytest.mark.parametrize("qid", MUTATED)
+def test_every_graded_test_fails_on_some_mutant(examples, variants, qid):
+    tests = [t["name"] for t in examples[0]["perfect"].results["tests"] if t["name"].startswith(f"{qid} ›")]
+    assert tests
+    killed = {name for mutant in variants[qid]["mutants"] for name in outputs(mutant)}
     survivors = [t for t in tests if t not in killed]
     assert not survivors, f"these tests fail on no realistic wrong answer: {survivors}"
+
+
+@pytest.mark.parametrize("qid", MUTATED)
+def test_differently_written_correct_solutions_get_full_marks(variants, qid):
+    alternatives = variants[qid]["alternatives"]
+    assert len(alternatives) >= 2, f"{qid}: fewer than two alternative solutions in {ALTERNATIVES / qid}"
+    for alternative in alternatives:
+        results = alternative.results
+        assert results["score"] == results["max_score"], (alternative.name, outputs(alternative))
