@@ -8,7 +8,8 @@ class StudentError(Exception):
     """Student code raised an exception; the test may expect it (e.g. ValueError on bad input).
 
     The raised object is also an instance of the student's builtin exception type, so
-    `pytest.raises(ValueError)` works on a call through the sandbox.
+    `pytest.raises(ValueError)` works on a call through the sandbox; NotImplementedError is the
+    exception: a stub's error never counts as the RuntimeError a test may expect.
     """
 
     def __init__(self, call: str, remote_type: str, message: str, traceback: str = ""):
@@ -25,6 +26,8 @@ def student_error(call: str, mro: list[str], message: str, traceback: str = "") 
     builtin = next((getattr(builtins, name) for name in mro
                     if isinstance(getattr(builtins, name, None), type)
                     and issubclass(getattr(builtins, name), Exception)), Exception)
+    if issubclass(builtin, NotImplementedError):  # a stub's "not implemented" must never pass for an
+        builtin = Exception                       # expected RuntimeError (its builtin base class)
     if builtin not in (Exception, StudentError):
         kind = _student_error_types.get(builtin.__name__)
         if kind is None:

@@ -128,6 +128,9 @@ def gradients(result, inputs: dict, grad_output) -> dict:
     """d(result . grad_output) / d(input) for each input, computed by autograd through student code."""
     if not isinstance(result, torch.Tensor):
         raise TypeError(f"the result should be a tensor, got {type(result).__name__}")
+    if result.shape != grad_output.shape:
+        raise ValueError(f"the result has shape {tuple(result.shape)}, but it should have shape "
+                         f"{tuple(grad_output.shape)}")
     if not result.requires_grad:
         raise RuntimeError("the result is not connected to the inputs by autograd, so no gradient can flow "
                            "back; use torch operations only (no .detach(), .item(), .numpy() or new tensors "

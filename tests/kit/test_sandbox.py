@@ -30,6 +30,9 @@ STUDENT_CODE = textwrap.dedent('''
     def bad_value():
         raise ValueError("size must be positive")
 
+    def not_implemented():
+        raise NotImplementedError("later")
+
     def numpy_int():
         return np.int64(3)
 
@@ -88,6 +91,13 @@ def test_student_exception_is_also_the_builtin_type(probe):
         probe.bad_value()
     assert isinstance(caught.value, errors.StudentError)
     assert 'q0_probe.py", line' in str(caught.value)
+
+
+def test_a_stubs_not_implemented_error_never_passes_for_an_expected_runtime_error(probe):
+    with pytest.raises(errors.StudentError) as caught:
+        probe.not_implemented()
+    assert not isinstance(caught.value, RuntimeError)
+    assert "raised NotImplementedError: later" in str(caught.value)
 
 
 def test_unknown_function_names_the_file_and_the_name(probe):
@@ -228,6 +238,11 @@ def test_gradients_flow_back_through_student_code(grads):
     torch.testing.assert_close(got[0], upstream * w)
     torch.testing.assert_close(got[1], upstream * x)
     torch.testing.assert_close(got["b"], upstream.sum(0))
+
+
+def test_a_result_of_the_wrong_shape_is_named_before_backpropagating(grads):
+    with pytest.raises(ValueError, match=r"the result has shape \(2, 3\), but it should have shape \(3,\)"):
+        grads.q0_probe.scale_and_shift.gradients(torch.ones(2, 3), torch.ones(2, 3), grad_output=torch.ones(3))
 
 
 def test_an_output_cut_off_from_autograd_is_explained(grads):
