@@ -33,9 +33,15 @@ class RemoteObject:
     """An object that stays in the worker (a module, an optimizer, a numpy value...)."""
 
     def __init__(self, sandbox: Sandbox, handle_id: int, remote_type: str, remote_repr: str, generation: int,
-                 label: str):
+                 label: str, forbidden: tuple[str, ...] = ()):
         self._sandbox, self._handle, self._generation = sandbox, handle_id, generation
         self.remote_type, self.remote_repr, self._label = remote_type, remote_repr, label
+        self._forbidden = forbidden
+
+    def forbidding(self, *names: str) -> "RemoteObject":
+        """The same object, whose calls fail if they use one of these torch functions (by name)."""
+        return RemoteObject(self._sandbox, self._handle, self.remote_type, self.remote_repr, self._generation,
+                            self._label, self._forbidden + names)
 
     def _target(self) -> int:
         if self._generation != self._sandbox.generation:
@@ -50,12 +56,13 @@ class RemoteObject:
         return decode(self._sandbox, self._sandbox.request("getattr", label, target=self._target(), attr=name), label)
 
     def __call__(self, *args, **kwargs):
-        return invoke(self._sandbox, self._label, dict(target=self._target(), attr=None), args, kwargs)
+        return invoke(self._sandbox, self._label, dict(target=self._target(), attr=None), args, kwargs,
+                      self._forbidden)
 
     def gradients(self, *args, grad_output, **kwargs):
         """Call it and backpropagate grad_output: (output, {argument position or name: gradient})."""
         return invoke(self._sandbox, self._label, dict(target=self._target(), attr=None), args, kwargs,
-                      grad_output=grad_output)
+                      self._forbidden, grad_output)
 
     def __repr__(self) -> str:
         return self.remote_repr or f"<{self.remote_type}>"

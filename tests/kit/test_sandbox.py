@@ -265,6 +265,8 @@ def test_summary_describes_a_student_module(grads):
     info = grads.harness.summary(layer)
     assert info["type"] == "q0_probe.Doubler" and "torch.nn.modules.module.Module" in info["is"]
     assert info["parameters"] == {"scale": ()} and info["parameter_count"] == 1
+    with pytest.raises(errors.ForbiddenCall, match=r"used mul \(1x\)"):
+        layer.forbidding("mul")(torch.tensor([3.0]))
     out, got = layer.gradients(torch.tensor([3.0]), grad_output=torch.tensor([1.0]))
     torch.testing.assert_close(out, torch.tensor([6.0]))
     torch.testing.assert_close(got[0], torch.tensor([2.0]))
