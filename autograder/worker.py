@@ -27,7 +27,7 @@ class BanWatch(TorchFunctionMode):
         self.forbidden, self.used = set(forbidden), {}
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = getattr(func, "__name__", "")
+        name = getattr(func, "__name__", "").split(".")[0]  # torch.ops overloads: "conv2d.default"
         if name in self.forbidden:
             self.used[name] = self.used.get(name, 0) + 1
         return func(*args, **(kwargs or {}))

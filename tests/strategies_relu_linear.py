@@ -1,0 +1,133 @@
+"""Hypothesis strategies for q2 (ReLU, leaky ReLU) and q5 (fully connected layers): tensors drawn as recipes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from hypothesis import strategies as st
+
+ACTIVATION_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
+LINEAR_DTYPES = (torch.float32, torch.float64)
+VALUE_SCALES = (1.0, 0.01, 50.0)   # randn times this: ordinary, tiny and large values (all finite in float16)
+
+
+@dataclass(frozen=True)
+class TensorRecipe:
+    """A tensor given by plain values, so that Hypothesis can shrink and print it.
+
+    `make()` draws standard normal values times `scale` from `seed` (in float64, then cast to
+    `dtype`) and sets `zeros` entries to +0.0 and `negative_zeros` other entries to -0.0, at positions
+    drawn from the same seed. The same recipe always gives the same tensor.
+    """
+    shape: tuple[int, ...]
+    dtype: torch.dtype
+    seed: int
+    scale: float = 1.0
+    zeros: int = 0
+    negative_zeros: int = 0
+
+    def make(self) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(self.seed)
+        values = torch.randn(self.shape, generator=generator, dtype=torch.float64) * self.scale
+        flat = values.view(-1)
+        positions = torch.randperm(flat.numel(), generator=generator)
+        flat[positions[:self.zeros]] = 0.0
+        flat[positions[self.zeros:self.zeros + self.negative_zeros]] = -0.0
+        return values.to(self.dtype)
+
+    def like(self, seed: int) -> "TensorRecipe":
+        """A recipe for another tensor of the same shape and dtype (e.g. a grad_output), without zeros."""
+        return TensorRecipe(self.shape, self.dtype, seed)
+
+
+@st.composite
+def activation_inputs(draw, dtypes: tuple = ACTIVATION_DTYPES, max_dims: int = 4) -> TensorRecipe:
+    """A TensorRecipe for activation functions.
+
+    0 to `max_dims` dimensions (0-d included, 1-d most often) of 1-5 entries each, a dtype from `dtypes`, values
+    randn times 1, 0.01 or 50, and any number of exact zeros and negative zeros (always finite).
+    """
+    ndim = draw(st.sampled_from([n for n in (1, 2, 3, 4, 0) if n <= max_dims]))
+    shape = tuple(draw(st.lists(st.integers(1, 5), min_size=ndim, max_size=ndim)))
+    numel = 1
+    for size in shape:
+        numel *= size
+    zeros = draw(st.integers(0, numel))
+    negative_zeros = draw(st.integers(0, numel - zeros))
+    return TensorRecipe(shape, draw(st.sampled_from(dtypes)), draw(st.integers(0, 2**32 - 1)),
+                        draw(st.sampled_from(VALUE_SCALES)), zeros, negative_zeros)
+
+
+def negative_slopes():
+    """None (meaning: leave the argument out, use the default) or a float slope from 0 to 1.
+
+    The slides' 0.1 and PyTorch's default 0.01 come up often, along with 0 (ReLU), 1 (identity) and
+    any float in between.
+    """
+    return st.one_of(st.none(), st.sampled_from([0.01, 0.1, 0.0, 0.2, 0.5, 1.0]),
+                     st.floats(0.0, 1.0, allow_nan=False, allow_subnormal=False))
+
+
+@dataclass(frozen=True)
+class LinearCase:
+    """Arguments of `linear`: x (*batch_shape, in_features), weight (out_features, in_features), bias.
+
+    Values are drawn from `seed`: x ~ randn, weight ~ randn / sqrt(in_features), bias ~ randn
+    (None when `bias` is False), and a grad_output ~ randn of the output's shape.
+    """
+    batch_shape: tuple[int, ...]
+    in_features: int
+    out_features: int
+    bias: bool
+    dtype: torch.dtype
+    seed: int
+
+    def tensors(self):
+        """(x, weight, bias or None)."""
+        generator = torch.Generator().manual_seed(self.seed)
+        x = torch.randn(*self.batch_shape, self.in_features, generator=generator, dtype=torch.float64)
+        weight = torch.randn(self.out_features, self.in_features, generator=generator,
+                             dtype=torch.float64) / self.in_features ** 0.5
+        bias = torch.randn(self.out_features, generator=generator, dtype=torch.float64) if self.bias else None
+        return x.to(self.dtype), weight.to(self.dtype), None if bias is None else bias.to(self.dtype)
+
+    def grad_output(self) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(self.seed + 1)
+        return torch.randn(*self.batch_shape, self.out_features, generator=generator,
+                           dtype=torch.float64).to(self.dtype)
+
+
+def _batch_shapes():
+    """Leading dimensions of a linear layer's input: 0-3 of them (one most often), 1-4 entries each."""
+    ndim = st.sampled_from([1, 2, 0, 3])
+    return ndim.flatmap(lambda n: st.lists(st.integers(1, 4), min_size=n, max_size=n).map(tuple))
+
+
+def _features():
+    """Feature counts: mostly 1-16, sometimes the slides' 20, 30, 84, 120 and 400."""
+    return st.one_of(st.integers(1, 16), st.sampled_from([20, 30, 84, 120, 400]))
+
+
+@st.composite
+def linear_cases(draw, dtypes: tuple = LINEAR_DTYPES) -> LinearCase:
+    """A LinearCase with 0-3 leading dimensions of 1-4 entries, feature counts from `_features`
+    (in_features and out_features drawn independently, so mostly different), with or without bias,
+    and a dtype from `dtypes`."""
+    batch_shape = draw(_batch_shapes())
+    return LinearCase(batch_shape, draw(_features()), draw(_features()), draw(st.booleans()),
+                      draw(st.sampled_from(dtypes)), draw(st.integers(0, 2**32 - 1)))
+
+
+@st.composite
+def linear_layer_cases(draw) -> LinearCase:
+    """A float32 LinearCase for the `Linear` module: in_features and out_features 1-64 or a slide size
+    (20, 30, 84, 120, 400), with or without bias, 0-3 leading dimensions of 1-4 entries for its input."""
+    sizes = st.one_of(st.integers(1, 64), st.sampled_from([20, 30, 84, 120, 400]))
+    return LinearCase(draw(_batch_shapes()), draw(sizes), draw(sizes), draw(st.booleans()), torch.float32,
+                      draw(st.integers(0, 2**32 - 1)))
+
+
+def mlp_sizes():
+    """`mlp_param_count` arguments: lists of 2-7 layer sizes, each 1-20000 (mostly small)."""
+    size = st.one_of(st.integers(1, 300), st.integers(1, 20000))
+    return st.lists(size, min_size=2, max_size=7)
