@@ -38,7 +38,7 @@ def gradescope_results(outcomes: list[TestOutcome], config: GradingConfig, quest
     for qid, entry in scores.items():
         for outcome, share in entry["tests"]:
             tests.append({
-                "name": f"{qid} › {outcome.name}",
+                "name": f"{qid} › {'public' if outcome.public else 'hidden'} › {outcome.name}",
                 "score": round(share, 4) if outcome.status == "passed" else 0.0,
                 "max_score": round(share, 4),
                 "status": "passed" if outcome.status == "passed" else "failed",

@@ -100,6 +100,7 @@ def test_every_submission_gets_gradescope_results_feedback_and_a_gradebook_row(e
         results = json.loads((out / name / "results.json").read_text())
         assert {"score", "max_score", "execution_time", "tests"} <= set(results)
         assert results["tests"], f"{name}: no tests in results.json"
+        assert len({t["name"] for t in results["tests"]}) == len(results["tests"]), f"{name}: test names repeat"
         for test in results["tests"]:
             assert GRADESCOPE_TEST_FIELDS <= set(test)
             assert test["status"] in ("passed", "failed")
