@@ -13,7 +13,7 @@ def plot_scores(names: list[str], per_question: list[dict[str, float]], question
                 max_score: float, path: Path) -> None:
     """A horizontal stacked bar per submission, one colour per question."""
     height = 1.2 + 0.4 * len(names)
-    figure, axes = plt.subplots(figsize=(8, height))
+    figure, axes = plt.subplots(figsize=(9, height))
     left = [0.0] * len(names)
     for qid in questions:
         values = [scores.get(qid, 0.0) for scores in per_question]
@@ -23,7 +23,7 @@ def plot_scores(names: list[str], per_question: list[dict[str, float]], question
     axes.invert_yaxis()
     axes.set_xlabel("points")
     axes.set_title("Scores per submission")
-    axes.legend(loc="lower right", fontsize="small")
+    axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
