@@ -170,3 +170,12 @@ def refused_pool_cases(draw, dilated: bool = True) -> PoolCase:
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), axes[0]["side"], axes[1]["side"])
     return PoolCase(shape=shape, dtype=torch.float32, values="normal", seed=draw(st.integers(0, 2**16)),
                     transposed=False, kwargs=kwargs)
+
+
+@st.composite
+def variant_inputs(draw) -> torch.Tensor:
+    """An input for the slides' pooling layers (3x3 and 3x2 windows): float32 (N, C, H, W) with N 1-2,
+    C 1-3, H and W 3-12, standard normal values drawn from a seed."""
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(3, 12)), draw(st.integers(3, 12)))
+    seed = draw(st.integers(0, 2 ** 16))
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed))

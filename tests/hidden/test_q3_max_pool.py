@@ -3,9 +3,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import given
+from hypothesis import strategies as st
+from torch import nn
 
-from checks_pooling import MAX_POOL_BANNED, expect_pool_refusal, expect_pooled_close, show_pool_call
-from strategies_pooling import max_pool_cases, refused_pool_cases
+from checks_pooling import MAX_POOL_BANNED, expect_pool_layer, expect_pool_refusal, expect_pooled_close, show_pool_call
+from strategies_pooling import max_pool_cases, refused_pool_cases, variant_inputs
 
 
 def student_max_pool2d(student):
@@ -70,3 +72,14 @@ def test_max_pool2d_rejects_what_torch_refuses(student, case):
         F.max_pool2d(x, **case.kwargs)
     expect_pool_refusal(f"F.max_pool2d refuses it: {str(refused.value).splitlines()[0]}",
                  show_pool_call("max_pool2d", x, **case.kwargs), student.q3_max_pool.max_pool2d, x, **case.kwargs)
+
+
+SLIDE_LAYERS = {"square": nn.MaxPool2d(3, stride=2), "rect": nn.MaxPool2d((3, 2), stride=(2, 1))}
+
+
+@given(name=st.sampled_from(sorted(SLIDE_LAYERS)), x=variant_inputs())
+def test_pool_variants_compute_the_slide_layers_on_any_input(student, name, x):
+    variants = student.q3_max_pool.pool_variants()
+    assert isinstance(variants, dict) and name in variants, (
+        f"pool_variants() should return a dict with keys {sorted(SLIDE_LAYERS)}, got {variants!r:.200}")
+    expect_pool_layer(student, variants[name], SLIDE_LAYERS[name], name, [x])

@@ -3,9 +3,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import given
+from hypothesis import strategies as st
+from torch import nn
 
-from checks_pooling import AVG_POOL_BANNED, avg_pool_tolerance, expect_pool_refusal, expect_pooled_close, show_pool_call
-from strategies_pooling import avg_pool_cases, refused_pool_cases
+from checks_pooling import (AVG_POOL_BANNED, avg_pool_tolerance, expect_pool_layer, expect_pool_refusal,
+                            expect_pooled_close, show_pool_call)
+from strategies_pooling import avg_pool_cases, refused_pool_cases, variant_inputs
 
 
 def student_avg_pool2d(student):
@@ -81,3 +84,14 @@ def test_avg_pool2d_rejects_what_torch_refuses(student, case):
     expect_pool_refusal(f"F.avg_pool2d refuses it: {str(refused.value).splitlines()[0]}",
                         show_pool_call("avg_pool2d", x, **case.kwargs), student.q4_avg_pool.avg_pool2d, x,
                         **case.kwargs)
+
+
+SLIDE_LAYERS = {"square": nn.AvgPool2d(3, stride=2), "rect": nn.AvgPool2d((3, 2), stride=(2, 1))}
+
+
+@given(name=st.sampled_from(sorted(SLIDE_LAYERS)), x=variant_inputs())
+def test_pool_variants_compute_the_slide_layers_on_any_input(student, name, x):
+    variants = student.q4_avg_pool.pool_variants()
+    assert isinstance(variants, dict) and name in variants, (
+        f"pool_variants() should return a dict with keys {sorted(SLIDE_LAYERS)}, got {variants!r:.200}")
+    expect_pool_layer(student, variants[name], SLIDE_LAYERS[name], name, [x])

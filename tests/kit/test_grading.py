@@ -164,11 +164,13 @@ def test_a_hostile_function_loses_only_the_tests_that_call_it(hostile, name, mes
 
 
 @pytest.mark.parametrize("qid", MUTATED)
-def test_every_mutant_loses_points(variants, qid):
+def test_every_mutant_loses_points_and_fails_a_hidden_test(variants, qid):
     mutants = variants[qid]["mutants"]
     assert len(mutants) >= 4, f"{qid}: too few mutants"
     for mutant in mutants:
         assert mutant.results["score"] < mutant.results["max_score"], f"{qid} mutant {mutant.name} got full marks"
+        hidden_failures = [name for name in outputs(mutant) if " › hidden › " in name]
+        assert hidden_failures, f"{qid} mutant {mutant.name} passes every hidden test"
 
 
 @pytest.mark.parametrize("qid", MUTATED)
