@@ -150,10 +150,7 @@ def expect_conv2d_error(student, x, weight, bias, reason, **hyper):
     call = show_conv_call(x, weight, bias, **hyper)
     try:
         got = student.q1_conv.conv2d.forbidding(*CONV_FUNCTIONS)(x, weight, bias, **hyper)
-    except NotImplementedError as exc:  # a subclass of RuntimeError, but not the error asked for
-        raise AssertionError(f"{call} should raise RuntimeError like F.conv2d ({reason}), but raised "
-                             f"{_raised(exc)}") from None
-    except RuntimeError:
+    except RuntimeError:  # a stub's NotImplementedError never arrives as one (autograder.errors)
         return
     except StudentError as exc:
         raise AssertionError(f"{call} should raise RuntimeError like F.conv2d ({reason}), but raised "
