@@ -11,6 +11,7 @@ import yaml
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = KIT_ROOT / "grading.yml"
+DATASETS = ("synthetic", "cifar10")
 
 
 class ConfigError(ValueError):
@@ -32,6 +33,9 @@ class Limits:
     file_size_mb: int = setting(64, "Largest file student code may write.", 1)
     message_mb: int = setting(256, "Largest value student code may send back to the grader.", 1)
     threads: int = setting(1, "Torch/OpenMP threads in the worker (keep 1 when grading in parallel).", 1)
+    checkpoint_mb: int = setting(200, "Largest checkpoint file accepted from a submission; bigger ones are not loaded.", 1)
+    predict_seconds: float = setting(
+        120.0, "Wall-clock seconds for one kit routine that runs a whole test set through a student's model.", 1)
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,37 @@ class HypothesisSettings:
 class Question:
     points: float = setting(1.0, "Points of the question, shared among its tests by their points marker.", 0)
     title: str = setting("", "Short title shown in feedback and gradebooks.")
+    checkpoints: list[str] = setting(list, "Checkpoint files (state_dicts) submitted with the question, e.g. lenet.pt.")
+
+
+@dataclass(frozen=True)
+class SyntheticData:
+    train_size: int = setting(5000, "Training images of the kit's synthetic CIFAR-shaped dataset.", 10)
+    test_size: int = setting(1000, "Test images (balanced over the ten classes).", 10)
+    seed: int = setting(0, "Seed of the synthetic dataset; the same seed always gives the same images.", 0)
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    name: Literal["synthetic", "cifar10"] = setting(
+        "synthetic", "Dataset the accuracy questions are graded on; nothing switches to another one silently.")
+    root: str = setting("data", "Folder holding CIFAR-10 (torchvision layout), relative to the kit root.")
+    synthetic: SyntheticData = setting(SyntheticData, "Size and seed of the synthetic dataset.")
+
+
+@dataclass(frozen=True)
+class AccuracyThreshold:
+    overall: float = setting(0.0, "Least accuracy over the whole test set (0 to 1).", 0)
+    per_class: float = setting(0.0, "Least accuracy of every single class (0 to 1).", 0)
+
+
+@dataclass(frozen=True)
+class DatasetThresholds:
+    lenet: AccuracyThreshold = setting(AccuracyThreshold, "LeNet checkpoint (q6, lenet.pt).")
+    simple_nn: AccuracyThreshold = setting(AccuracyThreshold, "Fully connected network (q6, simple_nn.pt).")
+    efficientnet: AccuracyThreshold = setting(AccuracyThreshold, "EfficientNet-B0 checkpoint (q7, efficientnet.pt).")
+    lenet_over_simple_nn: float = setting(0.0, "Overall accuracy LeNet must have above the fully connected network.")
+    efficientnet_over_lenet: float = setting(0.0, "Overall accuracy EfficientNet must have above LeNet.")
 
 
 @dataclass(frozen=True)
@@ -59,6 +94,8 @@ class GradingConfig:
         "after_published", "Gradescope visibility of hidden tests (public tests are always visible).")
     hypothesis: HypothesisSettings = setting(HypothesisSettings, "Hypothesis 'grading' profile.")
     limits: Limits = setting(Limits, "Resource limits of the sandboxed worker.")
+    data: DataSettings = setting(DataSettings, "Images the accuracy questions are trained and graded on.")
+    thresholds: dict[str, DatasetThresholds] = setting(dict, "Accuracy thresholds, one set per dataset name.")
 
     @property
     def questions(self) -> dict[str, Question]:
@@ -86,6 +123,9 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> GradingConfig:
                 raise ConfigError(f"{path}: question {qid!r} is in assignments {seen[qid]!r} and {name!r}; "
                                   "a question belongs to one assignment.")
             seen[qid] = name
+    unknown = sorted(set(config.thresholds) - set(DATASETS))
+    if unknown:
+        raise ConfigError(f"{path}: thresholds.{unknown[0]}: no such dataset; use {' or '.join(DATASETS)}.")
     return config
 
 
@@ -113,6 +153,11 @@ def _convert(kind, value, path: str, key: str):
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a mapping, got {value!r}.")
         return {str(k): _convert(item_kind, v if v is not None else {}, path, f"{key}.{k}") for k, v in value.items()}
+    if origin is list:
+        (item_kind,) = typing.get_args(kind)
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}.")
+        return [_convert(item_kind, v, path, f"{key}[{i}]") for i, v in enumerate(value)]
     if origin is Literal:
         choices = typing.get_args(kind)
         if value not in choices:

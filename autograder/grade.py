@@ -34,10 +34,13 @@ def default_submissions() -> list[Path]:
 
 
 def test_files(questions: list[str]) -> list[str]:
+    """The public and hidden test files of these questions: test_<id>.py and test_<id>__<topic>.py."""
     files = []
     for qid in questions:
-        files += [str(p) for p in (KIT_ROOT / "tests" / part / f"test_{qid}.py" for part in ("public", "hidden"))
-                  if p.exists()]
+        for part in ("public", "hidden"):
+            folder = KIT_ROOT / "tests" / part
+            files += [str(p) for p in [folder / f"test_{qid}.py", *sorted(folder.glob(f"test_{qid}__*.py"))]
+                      if p.exists()]
     return files
 
 

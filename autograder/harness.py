@@ -1,10 +1,16 @@
 """Kit routines that run inside the worker, next to student code, called by name from tests."""
 from __future__ import annotations
 
+import os
+
 import torch
 from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
-__all__ = ["build_layers", "watch_inputs", "summary"]
+__all__ = ["build_layers", "watch_inputs", "summary", "make_loader", "make_optimizer", "make_loss",
+           "zero_parameters", "predict_from_checkpoint"]
+WHOLE_DATASET = {"predict_from_checkpoint"}  # routines that get limits.predict_seconds, not call_seconds
+OPTIMIZERS = ("SGD", "Adam", "AdamW")
 
 LAYER_TYPES = ("Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "Tanh", "Sigmoid", "LeakyReLU",
                "Identity", "Linear", "Flatten")
@@ -59,3 +65,84 @@ def _plain(value):
     if isinstance(value, (tuple, list)) and all(isinstance(v, (bool, int, float, str)) for v in value):
         return tuple(value)
     return repr(value)
+
+
+# -- models, data and checkpoints ------------------------------------------------
+def make_loader(images: torch.Tensor, labels: torch.Tensor, batch_size: int = 32, shuffle: bool = False,
+                seed: int = 0) -> DataLoader:
+    """A DataLoader over (images, labels), shuffled reproducibly when asked."""
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(TensorDataset(images, labels), batch_size=batch_size, shuffle=shuffle, generator=generator)
+
+
+def make_optimizer(model: nn.Module, name: str = "SGD", **options) -> torch.optim.Optimizer:
+    """torch.optim.<name>(model.parameters(), **options), e.g. make_optimizer(model, "SGD", lr=0.1)."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"make_optimizer: {name!r} is not one of {', '.join(OPTIMIZERS)}")
+    return getattr(torch.optim, name)(model.parameters(), **options)
+
+
+def make_loss(name: str = "CrossEntropyLoss") -> nn.Module:
+    if name not in ("CrossEntropyLoss", "MSELoss"):
+        raise ValueError(f"make_loss: {name!r} is not CrossEntropyLoss or MSELoss")
+    return getattr(nn, name)()
+
+
+def zero_parameters(model: nn.Module) -> int:
+    """Set every parameter of model to zero; return how many values were zeroed."""
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.zero_()
+    return sum(p.numel() for p in model.parameters())
+
+
+def predict_from_checkpoint(model: nn.Module, filename: str, images: torch.Tensor, device: str = "cpu",
+                            batch_size: int = 250) -> torch.Tensor:
+    """Load the submitted state_dict `filename` into model and return its logits for images, on the CPU.
+
+    The checkpoint is read with torch.load(weights_only=True): a file that needs arbitrary unpickling is
+    refused without running it. Every problem is a ValueError or FileNotFoundError saying what to fix.
+    """
+    if not os.path.isfile(filename):
+        raise FileNotFoundError(f"{filename} was not found in your submission: save the trained model with "
+                                f"torch.save(model.state_dict(), {filename!r}) and submit that file too")
+    try:
+        state = torch.load(filename, map_location=device, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure to read is the file's problem
+        reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        if "weights_only" in str(exc) or "Unsupported global" in str(exc):
+            raise ValueError(f"{filename} was refused: it is not a plain state_dict, so loading it would run "
+                             f"arbitrary code ({reason}). Save it with torch.save(model.state_dict(), "
+                             f"{filename!r}).") from None
+        raise ValueError(f"{filename} could not be read ({type(exc).__name__}: {reason}); the file is damaged "
+                         "or not a torch checkpoint. Save it again with torch.save(model.state_dict(), "
+                         f"{filename!r}).") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{filename} should hold a state_dict (a dict of tensors), but it holds "
+                         f"{type(state).__name__}; save it with torch.save(model.state_dict(), {filename!r})")
+    problem = state_dict_mismatch(model, state)
+    if problem:
+        raise ValueError(f"{filename} does not fit your {type(model).__name__}: {problem}. Was it saved from "
+                         "this architecture (same layers and sizes, num_classes=10)?")
+    model.load_state_dict(state)
+    model.to(device).eval()
+    outputs = []
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            outputs.append(model(images[start:start + batch_size].to(device)).float().cpu())
+    return torch.cat(outputs)
+
+
+def state_dict_mismatch(model: nn.Module, state: dict) -> str:
+    """What keeps `state` from loading into model: missing and unexpected keys, shape mismatches."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    shapes = [f"{k} is {tuple(state[k].shape)} in the file but {tuple(v.shape)} in the model"
+              for k, v in expected.items() if k in state and state[k].shape != v.shape]
+    parts = []
+    for title, items in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", shapes)):
+        if items:
+            more = f" and {len(items) - 4} more" if len(items) > 4 else ""
+            parts.append(f"{title}: {', '.join(items[:4])}{more}")
+    return "; ".join(parts)

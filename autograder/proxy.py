@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from . import errors, protocol
+from . import errors, harness, protocol
 from .sandbox import Sandbox
 
 
@@ -131,7 +131,9 @@ class Harness:
 
         def run(*args, **kwargs):
             label = call_label(name, args, kwargs)
-            value = self._sandbox.request("harness", label, name=name, args=encode(args), kwargs=encode(kwargs))
+            seconds = self._sandbox.limits.predict_seconds if name in harness.WHOLE_DATASET else None
+            value = self._sandbox.request("harness", label, time_limit=seconds, name=name, args=encode(args),
+                                          kwargs=encode(kwargs))
             return decode(self._sandbox, value, label)
         return run
 
@@ -139,9 +141,10 @@ class Harness:
 class Student:
     """The `student` fixture: `student.q8_output_size.conv_output_size(...)`, `student.harness.build_layers(...)`."""
 
-    def __init__(self, sandbox: Sandbox):
+    def __init__(self, sandbox: Sandbox, refused: dict[str, str] | None = None):
         self.sandbox = sandbox
         self.harness = Harness(sandbox)
+        self.refused = refused or {}  # submitted files the grader would not load, with the reason
 
     def __getattr__(self, name: str) -> StudentModule:
         if name.startswith("_"):

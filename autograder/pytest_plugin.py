@@ -17,7 +17,7 @@ from .results import TestOutcome, gradescope_results, question_scores
 from .sandbox import Sandbox
 from .submission import OpenedSubmission, SubmissionError, locate
 
-GRADED_FILE = re.compile(r"^test_(q\d+_\w+?)\.py$")
+GRADED_FILE = re.compile(r"^test_(q\d+_\w+?)(?:__\w+)?\.py$")  # test_q6_lenet.py, test_q6_lenet__accuracy.py
 CONFIG_KEY = pytest.StashKey[object]()
 SANDBOX_KEY = pytest.StashKey[Sandbox]()
 OUTCOMES_KEY = pytest.StashKey[dict]()
@@ -52,7 +52,7 @@ def pytest_configure(config):
 
 
 def question_of(item) -> str | None:
-    """The question a test grades: tests/public|hidden/test_<question id>.py; None for kit tests."""
+    """The question a test grades: tests/public|hidden/test_<question id>[__<topic>].py; None for kit tests."""
     path = Path(str(item.path))
     match = GRADED_FILE.match(path.name)
     if match and path.parent.name in ("public", "hidden"):
@@ -86,19 +86,33 @@ def student(request, pytestconfig, device):
     """The submission under test, running in a sandboxed worker: `student.<question>.<function>(...)`."""
     grading = pytestconfig.stash[CONFIG_KEY]
     graded = {question_of(item) for item in request.session.items}
-    expected = [f"{qid}.py" for qid in grading.questions if qid in graded]
+    expected = [name for qid, question in grading.questions.items() if qid in graded
+                for name in (f"{qid}.py", *question.checkpoints)]
     try:
         with OpenedSubmission(pytestconfig.getoption("submission")) as root:
             located = locate(root, expected)
             pytestconfig.stash[NOTES_KEY].extend(located.notes)
             pytestconfig.stash[NOTES_KEY].extend(f"Missing: {name} (expected in your submission)."
                                                  for name in located.missing)
-            sandbox = Sandbox(located.files, grading.limits, device.type)
+            refused = oversize_checkpoints(located.files, grading)
+            pytestconfig.stash[NOTES_KEY].extend(refused.values())
+            files = {name: path for name, path in located.files.items() if name not in refused}
+            sandbox = Sandbox(files, grading.limits, device.type)
     except SubmissionError as exc:
         raise errors.MissingFile(str(exc)) from None
     pytestconfig.stash[SANDBOX_KEY] = sandbox
-    yield Student(sandbox)
+    yield Student(sandbox, refused)
     sandbox.close()
+
+
+def oversize_checkpoints(files: dict[str, Path], grading) -> dict[str, str]:
+    """Checkpoints too big to load, by name, with the reason (they are not copied to the worker)."""
+    limit = grading.limits.checkpoint_mb
+    names = {n for q in grading.questions.values() for n in q.checkpoints}
+    sizes = {name: path.stat().st_size for name, path in files.items() if name in names}
+    return {name: f"{name} is {size / 2**20:.0f} MiB, more than the {limit} MiB limit for a checkpoint; "
+                  "it was not loaded. Submit the state_dict only: torch.save(model.state_dict(), ...)."
+            for name, size in sizes.items() if size > limit << 20}
 
 
 # -- feedback -----------------------------------------------------------------
