@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
-
 import numpy as np
 
 
@@ -39,29 +37,3 @@ def accuracy_table(confusion: np.ndarray, classes: tuple[str, ...], per_class_th
         lines.append(f"{name:<8} {accuracy:>8.1%} {total:>9d}{flag}")
     lines.append(f"{'overall':<8} {overall_accuracy(confusion):>8.1%} {totals.sum():>9d}")
     return "\n".join(lines)
-
-
-def plot_confusion(confusion: np.ndarray, classes: tuple[str, ...], title: str, path: Path) -> Path:
-    """Write the confusion matrix as a PNG heat map (rows actual, columns predicted)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 5.6))
-    image = ax.imshow(confusion, cmap="Blues")
-    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
-    ax.set_yticks(range(len(classes)), classes)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("actual class")
-    ax.set_title(title)
-    threshold = confusion.max() / 2 if confusion.size else 0
-    for (row, column), count in np.ndenumerate(confusion):
-        ax.text(column, row, str(count), ha="center", va="center", fontsize=7,
-                color="white" if count > threshold else "black")
-    fig.colorbar(image, ax=ax, fraction=0.046)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path

@@ -1,4 +1,4 @@
-"""The `autograder` command: build the generated files, grade submissions."""
+"""The `autograder` command: build the generated files, grade submissions, train reference models."""
 from __future__ import annotations
 
 import argparse
@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import DEFAULT_CONFIG, KIT_ROOT, ConfigError, load_config
+from .config import DATASETS, DEFAULT_CONFIG, KIT_ROOT, ConfigError, load_config
 from .generator import MarkerError, generated_files, question_ids, write_all
 
 
@@ -47,6 +47,8 @@ def grade(args) -> int:
     else:
         questions = list(config.questions)
     sources = [Path(s) for s in args.submissions] or default_submissions()
+    if not args.submissions:  # the examples grade the kit's reference: make its checkpoints once
+        prepare_reference_checkpoints(config, questions)
     missing = [s for s in sources if not s.exists()]
     if missing:
         print(f"error: no such submission: {', '.join(map(str, missing))} (give folders or .zip files).",
@@ -58,6 +60,44 @@ def grade(args) -> int:
     print(f"\n{len(graded)} submission(s) graded in {time.monotonic() - started:.1f} s; "
           f"reports in {args.out}/ (results.json and feedback.md per submission, gradebook.csv, scores.png).")
     return 0
+
+
+def prepare_reference_checkpoints(config, questions: list[str]) -> None:
+    """Train the reference checkpoints (solutions/*.pt) these questions need, if missing or stale."""
+    names = [Path(c).stem for q in questions for c in config.questions[q].checkpoints]
+    if names:
+        from .model_commands import ensure_reference_checkpoints, pick_device
+        ensure_reference_checkpoints(config, names, pick_device(config.device))
+
+
+def add_model_commands(commands) -> None:
+    """`autograder data`, `train` and `calibrate` (datasets and reference checkpoints of the model questions)."""
+    from . import model_commands
+
+    def with_config(function):
+        return lambda args: function(args, load_config(args.config))
+
+    data_parser = commands.add_parser("data", help="check (or --download) the dataset of the model questions")
+    data_parser.add_argument("--data", choices=DATASETS, help="dataset (default: data.name in grading.yml)")
+    data_parser.add_argument("--download", action="store_true", help="fetch CIFAR-10 through torchvision (internet)")
+    data_parser.add_argument("--preview", help="also write a PNG with example images of every class")
+    train_parser = commands.add_parser("train", help="train a reference model with the kit's recipe")
+    train_parser.add_argument("model", help="lenet, simple_nn or efficientnet (or the question id q7_efficientnet)")
+    train_parser.add_argument("--data", choices=DATASETS, help="dataset (default: data.name in grading.yml)")
+    train_parser.add_argument("--epochs", type=int, help="epochs (default: the recipe's)")
+    train_parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    train_parser.add_argument("--seed", type=int, default=0)
+    train_parser.add_argument("--out", type=Path, help="checkpoint file (default: solutions/<model>.pt)")
+    calibrate_parser = commands.add_parser("calibrate", help="train the reference several times; suggest thresholds")
+    calibrate_parser.add_argument("targets", nargs="+", metavar="QUESTION", help="question ids or model names")
+    calibrate_parser.add_argument("--data", choices=DATASETS, help="dataset (default: data.name in grading.yml)")
+    calibrate_parser.add_argument("--seeds", type=int, default=3, help="training runs per model (default: 3)")
+    calibrate_parser.add_argument("--epochs", type=int, help="epochs (default: the recipe's)")
+    calibrate_parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    for sub, function in ((data_parser, model_commands.data_command), (train_parser, model_commands.train_command),
+                          (calibrate_parser, model_commands.calibrate_command)):
+        sub.add_argument("--config", default=str(DEFAULT_CONFIG), help="course settings (default: grading.yml)")
+        sub.set_defaults(run=with_config(function))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     grade_parser.add_argument("--assignment", help="grade only this assignment's questions (default: all)")
     grade_parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="course settings (default: grading.yml)")
     grade_parser.set_defaults(run=grade)
+    add_model_commands(commands)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

@@ -35,7 +35,8 @@ class Limits:
     threads: int = setting(1, "Torch/OpenMP threads in the worker (keep 1 when grading in parallel).", 1)
     checkpoint_mb: int = setting(200, "Largest checkpoint file accepted from a submission; bigger ones are not loaded.", 1)
     predict_seconds: float = setting(
-        120.0, "Wall-clock seconds for one kit routine that runs a whole test set through a student's model.", 1)
+        120.0, "Wall-clock seconds for slow kit routines: predicting a whole test set with a student's model, "
+               "building the first optimizer (torch imports its compiler then).", 1)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ class Question:
     points: float = setting(1.0, "Points of the question, shared among its tests by their points marker.", 0)
     title: str = setting("", "Short title shown in feedback and gradebooks.")
     checkpoints: list[str] = setting(list, "Checkpoint files (state_dicts) submitted with the question, e.g. lenet.pt.")
+    compares_with: list[str] = setting(
+        list, "Other questions whose files (code and checkpoints) this question's tests also load, e.g. q7 "
+              "compares the student's EfficientNet with their q6 LeNet.")
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,10 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> GradingConfig:
                 raise ConfigError(f"{path}: question {qid!r} is in assignments {seen[qid]!r} and {name!r}; "
                                   "a question belongs to one assignment.")
             seen[qid] = name
+    for qid, question in config.questions.items():
+        for other in question.compares_with:
+            if other not in config.questions:
+                raise ConfigError(f"{path}: {qid}.compares_with names {other!r}, which is not a question.")
     unknown = sorted(set(config.thresholds) - set(DATASETS))
     if unknown:
         raise ConfigError(f"{path}: thresholds.{unknown[0]}: no such dataset; use {' or '.join(DATASETS)}.")

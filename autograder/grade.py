@@ -54,15 +54,18 @@ def unique_names(paths: list[Path]) -> list[str]:
 
 
 def grade_one(source: Path, name: str, out: Path, config: GradingConfig, config_path: Path,
-              questions: list[str]) -> Graded:
-    """Grade one submission in its own pytest process; always returns results, even if grading broke."""
+              questions: list[str], tests: list[str] | None = None) -> Graded:
+    """Grade one submission in its own pytest process; always returns results, even if grading broke.
+
+    tests: the test files to run (default: every public and hidden test file of the questions).
+    """
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
     results_path = folder / "results.json"
     results_path.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "pytest", *test_files(questions), "-q", "--no-header", "-p", "no:cacheprovider",
-               f"--rootdir={KIT_ROOT}", f"--submission={source.resolve()}", f"--results={results_path}",
-               f"--grading-config={config_path.resolve()}"]
+    command = [sys.executable, "-m", "pytest", *(tests or test_files(questions)), "-q", "--no-header",
+               "-p", "no:cacheprovider", f"--rootdir={KIT_ROOT}", f"--submission={source.resolve()}",
+               f"--results={results_path}", f"--grading-config={config_path.resolve()}"]
     started = time.monotonic()
     limit = config.limits.submission_seconds + START_SLACK_SECONDS
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
@@ -95,7 +98,7 @@ def broken_results(config: GradingConfig, questions: list[str], problem: str, se
 
 
 def grade_batch(sources: list[Path], out: Path, config: GradingConfig, config_path: Path, questions: list[str],
-                jobs: int = 1) -> list[Graded]:
+                jobs: int = 1, tests: list[str] | None = None) -> list[Graded]:
     """Grade every submission (jobs at a time) with a progress bar; write gradebook.csv and scores.png.
 
     One failure never stops the rest: every submission gets results.json and feedback.md.
@@ -105,7 +108,8 @@ def grade_batch(sources: list[Path], out: Path, config: GradingConfig, config_pa
     graded: list[Graded] = []
     with ThreadPoolExecutor(max_workers=jobs) as pool, tqdm(total=len(sources), unit="submission",
                                                              desc="grading", file=sys.stderr) as progress:
-        futures = [pool.submit(grade_one, s, n, out, config, config_path, questions) for s, n in zip(sources, names)]
+        futures = [pool.submit(grade_one, s, n, out, config, config_path, questions, tests)
+                   for s, n in zip(sources, names)]
         for future in as_completed(futures):
             graded.append(future.result())
             progress.update()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import torch
 from torch import nn
@@ -9,7 +10,9 @@ from torch.utils.data import DataLoader, TensorDataset
 
 __all__ = ["build_layers", "watch_inputs", "summary", "make_loader", "make_optimizer", "make_loss",
            "zero_parameters", "predict_from_checkpoint"]
-WHOLE_DATASET = {"predict_from_checkpoint"}  # routines that get limits.predict_seconds, not call_seconds
+# Routines that get limits.predict_seconds instead of call_seconds: predicting a whole test set, and the
+# first optimizer, whose construction makes torch import torch._dynamo lazily (1.5-6 s).
+LONG_RUNNING = {"predict_from_checkpoint", "make_optimizer"}
 OPTIMIZERS = ("SGD", "Adam", "AdamW")
 
 LAYER_TYPES = ("Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "Tanh", "Sigmoid", "LeakyReLU",
@@ -109,11 +112,13 @@ def predict_from_checkpoint(model: nn.Module, filename: str, images: torch.Tenso
     try:
         state = torch.load(filename, map_location=device, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure to read is the file's problem
-        reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-        if "weights_only" in str(exc) or "Unsupported global" in str(exc):
-            raise ValueError(f"{filename} was refused: it is not a plain state_dict, so loading it would run "
-                             f"arbitrary code ({reason}). Save it with torch.save(model.state_dict(), "
-                             f"{filename!r}).") from None
+        unsafe = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        if unsafe:  # the pickle names a Python object to call: exactly what weights_only refuses to run
+            raise ValueError(f"{filename} was refused: besides tensors it holds a pickled Python object "
+                             f"({unsafe.group(1)}), and loading that could run arbitrary code. Save the "
+                             f"state_dict only: torch.save(model.state_dict(), {filename!r}).") from None
+        detail = str(exc).split("WeightsUnpickler error:")[-1].split("Check the documentation")[0]
+        reason = re.sub(r"\s+", " ", detail).strip()[:200] or type(exc).__name__
         raise ValueError(f"{filename} could not be read ({type(exc).__name__}: {reason}); the file is damaged "
                          "or not a torch checkpoint. Save it again with torch.save(model.state_dict(), "
                          f"{filename!r}).") from None

@@ -131,7 +131,7 @@ class Harness:
 
         def run(*args, **kwargs):
             label = call_label(name, args, kwargs)
-            seconds = self._sandbox.limits.predict_seconds if name in harness.WHOLE_DATASET else None
+            seconds = self._sandbox.limits.predict_seconds if name in harness.LONG_RUNNING else None
             value = self._sandbox.request("harness", label, time_limit=seconds, name=name, args=encode(args),
                                           kwargs=encode(kwargs))
             return decode(self._sandbox, value, label)

@@ -22,6 +22,7 @@ CONFIG_KEY = pytest.StashKey[object]()
 SANDBOX_KEY = pytest.StashKey[Sandbox]()
 OUTCOMES_KEY = pytest.StashKey[dict]()
 NOTES_KEY = pytest.StashKey[list]()
+LEADERBOARD_KEY = pytest.StashKey[list]()
 START_KEY = pytest.StashKey[float]()
 
 
@@ -42,6 +43,7 @@ def pytest_configure(config):
     config.stash[CONFIG_KEY] = grading
     config.stash[OUTCOMES_KEY] = {}
     config.stash[NOTES_KEY] = []
+    config.stash[LEADERBOARD_KEY] = []
     config.stash[START_KEY] = time.monotonic()
     settings.register_profile(
         "grading", max_examples=grading.hypothesis.max_examples, derandomize=True, database=None,
@@ -82,12 +84,35 @@ def device(pytestconfig) -> torch.device:
 
 
 @pytest.fixture(scope="session")
+def grading_config(pytestconfig):
+    """The course settings (grading.yml, or --grading-config) as a GradingConfig."""
+    return pytestconfig.stash[CONFIG_KEY]
+
+
+@pytest.fixture(scope="session")
+def report_dir(pytestconfig, tmp_path_factory) -> Path:
+    """Where tests write figures for the student (next to results.json when --results is given)."""
+    results = pytestconfig.getoption("results")
+    folder = Path(results).parent if results else tmp_path_factory.mktemp("report")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def student(request, pytestconfig, device):
     """The submission under test, running in a sandboxed worker: `student.<question>.<function>(...)`."""
     grading = pytestconfig.stash[CONFIG_KEY]
     graded = {question_of(item) for item in request.session.items}
-    expected = [name for qid, question in grading.questions.items() if qid in graded
+    loaded = graded | {other for qid in graded if qid in grading.questions for other in grading.questions[qid].compares_with}
+    expected = [name for qid, question in grading.questions.items() if qid in loaded
                 for name in (f"{qid}.py", *question.checkpoints)]
+    submission = Path(pytestconfig.getoption("submission")).resolve()
+    if submission == (KIT_ROOT / "solutions").resolve():  # the kit's reference: train its checkpoints once
+        names = [Path(c).stem for qid in graded if qid in grading.questions for c in grading.questions[qid].checkpoints]
+        if names:
+            from .model_commands import ensure_reference_checkpoints
+            with pytestconfig.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
+                ensure_reference_checkpoints(grading, names, device)
     try:
         with OpenedSubmission(pytestconfig.getoption("submission")) as root:
             located = locate(root, expected)
@@ -149,6 +174,11 @@ def pytest_runtest_makereport(item, call):
     outcome = outcomes.setdefault(item.nodeid, TestOutcome(
         question=qid, name=item.name, weight=float(marker.args[0]) if marker else 1.0,
         public=Path(str(item.path)).parent.name == "public", status="passed"))
+    for key, value in report.user_properties if report.when == "call" else ():
+        if key == "report":  # record_property("report", text): shown whether the test passes or not
+            outcome.report = str(value)
+        elif key == "leaderboard":  # record_property("leaderboard", {"name": ..., "value": ...})
+            item.config.stash[LEADERBOARD_KEY].append(dict(value))
     if report.skipped and outcome.status == "passed":
         outcome.status = "skipped"
     elif report.failed:
@@ -170,7 +200,7 @@ def pytest_sessionfinish(session):
     path = config.getoption("results")
     if path:
         results = gradescope_results(outcomes, grading, questions, time.monotonic() - config.stash[START_KEY],
-                                     config.stash[NOTES_KEY])
+                                     config.stash[NOTES_KEY], config.stash[LEADERBOARD_KEY])
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
 

@@ -13,7 +13,8 @@ class TestOutcome:
     weight: float          # the test's points marker
     public: bool
     status: str            # "passed", "failed" or "skipped"
-    feedback: str = ""
+    feedback: str = ""     # why it failed
+    report: str = ""       # what the test measured, shown passed or failed (e.g. a per-class accuracy table)
 
 
 def question_scores(outcomes: list[TestOutcome], config: GradingConfig, questions: list[str]) -> dict[str, dict]:
@@ -31,7 +32,7 @@ def question_scores(outcomes: list[TestOutcome], config: GradingConfig, question
 
 
 def gradescope_results(outcomes: list[TestOutcome], config: GradingConfig, questions: list[str],
-                       execution_time: float, notes: list[str]) -> dict:
+                       execution_time: float, notes: list[str], leaderboard: list[dict] | None = None) -> dict:
     """results.json in Gradescope's format; per-question totals go to extra_data."""
     scores = question_scores(outcomes, config, questions)
     tests = []
@@ -42,10 +43,10 @@ def gradescope_results(outcomes: list[TestOutcome], config: GradingConfig, quest
                 "score": round(share, 4) if outcome.status == "passed" else 0.0,
                 "max_score": round(share, 4),
                 "status": "passed" if outcome.status == "passed" else "failed",
-                "output": outcome.feedback,
+                "output": "\n\n".join(text for text in (outcome.feedback, outcome.report) if text),
                 "visibility": "visible" if outcome.public else config.hidden_visibility,
             })
-    return {
+    results = {
         "score": round(sum(e["score"] for e in scores.values()), 4),
         "max_score": sum(e["max_score"] for e in scores.values()),
         "execution_time": round(execution_time, 2),
@@ -54,6 +55,9 @@ def gradescope_results(outcomes: list[TestOutcome], config: GradingConfig, quest
         "extra_data": {"questions": {qid: {k: e[k] for k in ("score", "max_score", "title")}
                                      for qid, e in scores.items()}},
     }
+    if leaderboard:
+        results["leaderboard"] = leaderboard
+    return results
 
 
 def points(value: float) -> str:
@@ -75,6 +79,10 @@ def feedback_markdown(results: dict, title: str) -> str:
     failed = [t for t in results["tests"] if t["status"] != "passed"]
     passed = len(results["tests"]) - len(failed)
     lines.append(f"{passed} of {len(results['tests'])} tests passed.")
+    for test in results["tests"]:  # passed tests that measured something worth reading
+        if test["status"] == "passed" and test["output"]:
+            lines += ["", f"## ✓ {test['name']} ({points(test['score'])} / {points(test['max_score'])})",
+                      "", "```", test["output"].rstrip(), "```"]
     by_output: dict[str, list[dict]] = {}  # tests that failed for the same reason are shown together
     for test in failed:
         by_output.setdefault(test["output"].rstrip(), []).append(test)

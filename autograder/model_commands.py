@@ -1,0 +1,144 @@
+"""`autograder data`, `train` and `calibrate`: datasets and reference checkpoints for the model questions."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import statistics
+import sys
+from pathlib import Path
+
+import torch
+
+from .accuracy import accuracy_table, overall_accuracy, per_class_accuracy
+from .config import GradingConfig
+from .data import CLASSES, load
+from .plots import plot_examples, plot_history
+from .training import RECIPES, SOLUTIONS, evaluate, save_checkpoint, train
+
+MANIFEST = SOLUTIONS / "checkpoints.json"  # which data the reference checkpoints in solutions/ were trained on
+COMPARISONS = {"lenet_over_simple_nn": ("lenet", "simple_nn"), "efficientnet_over_lenet": ("efficientnet", "lenet")}
+
+
+def models_of(targets: list[str], config: GradingConfig) -> list[str]:
+    """Checkpoint names for command-line targets: a model name (lenet) or a question id (q6_lenet)."""
+    names = []
+    for target in targets:
+        if target in RECIPES:
+            names.append(target)
+        elif target in config.questions and config.questions[target].checkpoints:
+            names += [Path(c).stem for c in config.questions[target].checkpoints]
+        else:
+            choices = ", ".join(f"{m} ({r.question})" for m, r in RECIPES.items())
+            raise SystemExit(f"error: {target!r} is not a model or a question with checkpoints; choose from {choices}.")
+    return list(dict.fromkeys(names))
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("error: --device cuda, but CUDA is not available on this machine.")
+    return torch.device("cuda" if name == "cuda" or (name == "auto" and torch.cuda.is_available()) else "cpu")
+
+
+def with_data(config: GradingConfig, name: str | None) -> GradingConfig:
+    return config if name is None else dataclasses.replace(config, data=dataclasses.replace(config.data, name=name))
+
+
+def data_fingerprint(config: GradingConfig) -> dict:
+    return {"data": config.data.name, **(dataclasses.asdict(config.data.synthetic) if config.data.name == "synthetic"
+                                         else {})}
+
+
+# -- autograder train -------------------------------------------------------------------------
+def train_reference(name: str, config: GradingConfig, epochs: int | None, device: torch.device, out: Path,
+                    seed: int = 0, progress: bool = True) -> dict:
+    """Train the reference `name` with the kit's recipe, save its state_dict and a training-curve PNG."""
+    recipe = RECIPES[name]
+    train_set, test_set = load(config.data, "train"), load(config.data, "test")
+    model = recipe.build()
+    epochs = epochs or recipe.epochs
+    history = train(model, recipe, train_set, test_set, epochs, device, seed=seed, progress=progress)
+    save_checkpoint(model, out)
+    curve = plot_history(history, f"{name} on {config.data.name}", out.with_name(f"{out.stem}_training.png"))
+    entry = {**data_fingerprint(config), "epochs": epochs, "seed": seed, "accuracy": round(history.accuracies[-1], 4),
+             "seconds_per_epoch": round(statistics.median(history.seconds), 2), "device": device.type}
+    print(f"wrote {out} ({entry['accuracy']:.1%} test accuracy after {epochs} epochs, "
+          f"{entry['seconds_per_epoch']} s per epoch on {device.type}) and {curve}")
+    return entry
+
+
+def ensure_reference_checkpoints(config: GradingConfig, names: list[str], device: torch.device) -> None:
+    """Train the reference checkpoints in solutions/ that are missing or were trained on other data."""
+    manifest = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
+    for name in names:
+        entry = manifest.get(name, {})
+        if (SOLUTIONS / f"{name}.pt").exists() and all(entry.get(k) == v for k, v in data_fingerprint(config).items()):
+            continue
+        print(f"training the reference {name} on {config.data.name} data for the examples (once; it is cached "
+              f"in solutions/{name}.pt)", file=sys.stderr)
+        manifest[name] = train_reference(name, config, None, device, SOLUTIONS / f"{name}.pt", progress=False)
+        MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def train_command(args, config: GradingConfig) -> int:
+    names = models_of([args.model], config)
+    if len(names) > 1:
+        raise SystemExit(f"error: {args.model} has several models ({', '.join(names)}); train them one at a time.")
+    config = with_data(config, args.data)
+    out = args.out or SOLUTIONS / f"{names[0]}.pt"
+    train_reference(names[0], config, args.epochs, pick_device(args.device), Path(out), seed=args.seed)
+    return 0
+
+
+# -- autograder calibrate --------------------------------------------------------------------
+def suggest(values: list[float]) -> float:
+    """A threshold the reference passes with room: mean - 3 std, at most the worst run - 2 points, floored."""
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return max(0.0, math.floor(100 * min(statistics.mean(values) - 3 * spread, min(values) - 0.02)) / 100)
+
+
+def calibrate_command(args, config: GradingConfig) -> int:
+    config = with_data(config, args.data)
+    names, device = models_of(args.targets, config), pick_device(args.device)
+    train_set, test_set = load(config.data, "train"), load(config.data, "test")
+    overall: dict[str, list[float]] = {}
+    for name in names:
+        recipe = RECIPES[name]
+        epochs = args.epochs or recipe.epochs
+        worst_class = []
+        for seed in range(args.seeds):
+            model = recipe.build()
+            history = train(model, recipe, train_set, test_set, epochs, device, seed=seed, progress=False)
+            confusion = evaluate(model, test_set, device)
+            overall.setdefault(name, []).append(overall_accuracy(confusion))
+            worst_class.append(float(per_class_accuracy(confusion).min()))
+            print(f"{name} seed {seed}: {overall[name][-1]:.1%} overall, weakest class {worst_class[-1]:.1%} "
+                  f"({epochs} epochs, {statistics.median(history.seconds):.1f} s per epoch)")
+            if seed == args.seeds - 1:
+                print(accuracy_table(confusion, CLASSES, 0.0))
+        print(f"\n{name} on {config.data.name}, {args.seeds} seeds, {epochs} epochs:")
+        print(f"  overall: mean {statistics.mean(overall[name]):.1%}, spread (std) "
+              f"{statistics.stdev(overall[name]) if args.seeds > 1 else 0:.1%}, suggested threshold "
+              f"{suggest(overall[name]):.2f}")
+        print(f"  weakest class: mean {statistics.mean(worst_class):.1%}, suggested per-class threshold "
+              f"{suggest(worst_class):.2f}\n")
+    for key, (better, worse) in COMPARISONS.items():
+        if better in overall and worse in overall:
+            gaps = [b - w for b, w in zip(overall[better], overall[worse])]
+            print(f"{key}: gap mean {statistics.mean(gaps):.1%}, suggested margin {suggest(gaps):.2f}")
+    print(f"Record these under thresholds.{config.data.name} in grading.yml with the command and figures.")
+    return 0
+
+
+# -- autograder data --------------------------------------------------------------------------
+def data_command(args, config: GradingConfig) -> int:
+    config = with_data(config, args.data)
+    for split in ("train", "test"):
+        images = load(config.data, split, download=args.download)
+        counts = torch.bincount(images.labels, minlength=len(CLASSES)).tolist()
+        print(f"{images.name}: {len(images)} images of shape {tuple(images.images.shape[1:])}; per class "
+              + ", ".join(f"{c} {n}" for c, n in zip(CLASSES, counts)))
+    if args.preview:
+        plot_examples(load(config.data, "train"), CLASSES, Path(args.preview))
+        print(f"wrote {args.preview}")
+    return 0

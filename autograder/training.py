@@ -1,0 +1,116 @@
+"""The kit's training recipe for the reference models (`autograder train`, `autograder calibrate`)."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from .accuracy import confusion_matrix, overall_accuracy
+from .config import KIT_ROOT
+from .data import ImageSet
+
+SOLUTIONS = KIT_ROOT / "solutions"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How the reference of one checkpoint is built and trained."""
+    question: str                  # the reference solution defining the model, e.g. "q6_lenet"
+    factory: str                   # the class or function of that file that builds the model
+    args: tuple = ()
+    optimizer: str = "SGD"
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    batch_size: int = 64
+    epochs: int = 10
+    options: dict = field(default_factory=dict)
+
+    def build(self, solutions: Path = SOLUTIONS) -> nn.Module:
+        path = solutions / f"{self.question}.py"
+        spec = importlib.util.spec_from_file_location(f"reference_{self.question}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return getattr(module, self.factory)(*self.args)
+
+    def make_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
+        if self.optimizer == "SGD":
+            return torch.optim.SGD(model.parameters(), lr=self.lr, momentum=self.momentum,
+                                   weight_decay=self.weight_decay, nesterov=self.momentum > 0)
+        return torch.optim.AdamW(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+
+
+# One recipe per checkpoint name (the file a student submits, without .pt).
+RECIPES = {
+    "lenet": Recipe("q6_lenet", "LeNet", (10,), lr=0.05, epochs=10),
+    "simple_nn": Recipe("q6_lenet", "SimpleNN", (10,), lr=0.01, epochs=10),
+    "efficientnet": Recipe("q7_efficientnet", "efficientnet", ("b0", 10), optimizer="AdamW", lr=1e-3,
+                           weight_decay=1e-4, batch_size=32, epochs=4),
+}
+
+
+@dataclass
+class History:
+    losses: list[float] = field(default_factory=list)       # mean training loss per epoch
+    accuracies: list[float] = field(default_factory=list)   # test accuracy after each epoch
+    seconds: list[float] = field(default_factory=list)      # wall time of each epoch
+
+
+def train(model: nn.Module, recipe: Recipe, train_set: ImageSet, test_set: ImageSet, epochs: int,
+          device: torch.device, seed: int = 0, progress: bool = True) -> History:
+    """Train with the recipe, the whole dataset kept on `device`; return per-epoch loss and test accuracy."""
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    model.to(device)
+    optimizer = recipe.make_optimizer(model)
+    images, labels = train_set.images.to(device), train_set.labels.to(device)
+    history = History()
+    steps = (len(labels) + recipe.batch_size - 1) // recipe.batch_size
+    bar = tqdm(total=epochs * steps, unit="batch", desc=f"training {recipe.factory}",
+               disable=None if progress else True)  # None: a bar on a terminal, none in logs
+    for epoch in range(epochs):
+        started, total = time.perf_counter(), torch.zeros((), device=device)
+        model.train()
+        order = torch.randperm(len(labels), generator=generator).to(device)
+        for start in range(0, len(order), recipe.batch_size):
+            batch = order[start:start + recipe.batch_size]
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(images[batch]), labels[batch])
+            loss.backward()
+            optimizer.step()
+            total += loss.detach() * len(batch)  # no .item() per step: the GPU need not wait
+            bar.update()
+        history.losses.append(total.item() / len(labels))
+        history.seconds.append(time.perf_counter() - started)
+        history.accuracies.append(overall_accuracy(evaluate(model, test_set, device)))
+        bar.set_postfix(loss=f"{history.losses[-1]:.3f}", test_accuracy=f"{history.accuracies[-1]:.1%}")
+        if progress:
+            tqdm.write(f"epoch {epoch + 1}/{epochs}: loss {history.losses[-1]:.3f}, "
+                       f"test accuracy {history.accuracies[-1]:.1%}, {history.seconds[-1]:.1f} s")
+    bar.close()
+    return history
+
+
+def evaluate(model: nn.Module, test_set: ImageSet, device: torch.device, batch_size: int = 500):
+    """The confusion matrix of model on test_set (rows actual, columns predicted)."""
+    model.eval()
+    with torch.no_grad():
+        predictions = torch.cat([model(test_set.images[i:i + batch_size].to(device)).argmax(1).cpu()
+                                 for i in range(0, len(test_set), batch_size)])
+    return confusion_matrix(predictions.numpy(), test_set.labels.numpy(), 10)
+
+
+def save_checkpoint(model: nn.Module, path: Path) -> Path:
+    """torch.save the state_dict (on the CPU) atomically, so a half-written file is never graded."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, partial)
+    partial.replace(path)
+    return path
