@@ -55,6 +55,7 @@ def train_reference(name: str, config: GradingConfig, epochs: int | None, device
     """Train the reference `name` with the kit's recipe, save its state_dict and a training-curve PNG."""
     recipe = RECIPES[name]
     train_set, test_set = load(config.data, "train"), load(config.data, "test")
+    torch.manual_seed(seed)  # the initial weights too: the same seed gives the same checkpoint
     model = recipe.build()
     epochs = epochs or recipe.epochs
     history = train(model, recipe, train_set, test_set, epochs, device, seed=seed, progress=progress)
@@ -107,6 +108,7 @@ def calibrate_command(args, config: GradingConfig) -> int:
         epochs = args.epochs or recipe.epochs
         worst_class = []
         for seed in range(args.seeds):
+            torch.manual_seed(seed)
             model = recipe.build()
             history = train(model, recipe, train_set, test_set, epochs, device, seed=seed, progress=False)
             confusion = evaluate(model, test_set, device)
