@@ -64,7 +64,7 @@ def grade(args) -> int:
 
 def prepare_reference_checkpoints(config, questions: list[str]) -> None:
     """Train the reference checkpoints (solutions/*.pt) these questions need, if missing or stale."""
-    names = [Path(c).stem for q in questions for c in config.questions[q].checkpoints]
+    names = config.checkpoint_models(questions)
     if names:
         from .model_commands import ensure_reference_checkpoints, pick_device
         ensure_reference_checkpoints(config, names, pick_device(config.device))

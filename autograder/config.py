@@ -106,6 +106,11 @@ class GradingConfig:
         """Every question of every assignment, by id."""
         return {qid: q for a in self.assignments.values() for qid, q in a.questions.items()}
 
+    def checkpoint_models(self, question_ids) -> list[str]:
+        """The models these questions grade from checkpoints, by file stem: ["lenet", "simple_nn"]."""
+        return [Path(name).stem for qid in question_ids if qid in self.questions
+                for name in self.questions[qid].checkpoints]
+
     def assignment_of(self, question_id: str) -> str:
         return next(name for name, a in self.assignments.items() if question_id in a.questions)
 

@@ -27,7 +27,7 @@ def models_of(targets: list[str], config: GradingConfig) -> list[str]:
         if target in RECIPES:
             names.append(target)
         elif target in config.questions and config.questions[target].checkpoints:
-            names += [Path(c).stem for c in config.questions[target].checkpoints]
+            names += config.checkpoint_models([target])
         else:
             choices = ", ".join(f"{m} ({r.question})" for m, r in RECIPES.items())
             raise SystemExit(f"error: {target!r} is not a model or a question with checkpoints; choose from {choices}.")

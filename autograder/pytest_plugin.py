@@ -108,7 +108,7 @@ def student(request, pytestconfig, device):
                 for name in (f"{qid}.py", *question.checkpoints)]
     submission = Path(pytestconfig.getoption("submission")).resolve()
     if submission == (KIT_ROOT / "solutions").resolve():  # the kit's reference: train its checkpoints once
-        names = [Path(c).stem for qid in graded if qid in grading.questions for c in grading.questions[qid].checkpoints]
+        names = grading.checkpoint_models(graded)
         if names:
             from .model_commands import ensure_reference_checkpoints
             with pytestconfig.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():

@@ -14,7 +14,7 @@ from checks_accuracy import TITLES
 pytestmark = pytest.mark.slow
 
 QUESTIONS = [qid for qid, q in load_config().questions.items() if q.checkpoints]
-MODELS = [Path(c).stem for qid in QUESTIONS for c in load_config().questions[qid].checkpoints]
+MODELS = load_config().checkpoint_models(QUESTIONS)
 ACCURACY_TESTS = [str(KIT_ROOT / "tests" / "public" / f"test_{qid}__accuracy.py") for qid in QUESTIONS]
 
 
