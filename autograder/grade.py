@@ -33,14 +33,13 @@ def default_submissions() -> list[Path]:
     return sorted(p for p in EXAMPLES.iterdir() if p.is_dir() or p.suffix == ".zip")
 
 
-def test_files(questions: list[str]) -> list[str]:
-    """The public and hidden test files of these questions: test_<id>.py and test_<id>__<topic>.py."""
+def question_test_files(questions: list[str], parts: tuple[str, ...] = ("public", "hidden")) -> list[Path]:
+    """The test files of these questions in tests/<part>/: test_<id>.py and test_<id>__<topic>.py."""
     files = []
     for qid in questions:
-        for part in ("public", "hidden"):
+        for part in parts:
             folder = KIT_ROOT / "tests" / part
-            files += [str(p) for p in [folder / f"test_{qid}.py", *sorted(folder.glob(f"test_{qid}__*.py"))]
-                      if p.exists()]
+            files += [p for p in [folder / f"test_{qid}.py", *sorted(folder.glob(f"test_{qid}__*.py"))] if p.exists()]
     return files
 
 
@@ -63,7 +62,8 @@ def grade_one(source: Path, name: str, out: Path, config: GradingConfig, config_
     folder.mkdir(parents=True, exist_ok=True)
     results_path = folder / "results.json"
     results_path.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "pytest", *(tests or test_files(questions)), "-q", "--no-header",
+    tests = tests or [str(p) for p in question_test_files(questions)]
+    command = [sys.executable, "-m", "pytest", *tests, "-q", "--no-header",
                "-p", "no:cacheprovider", f"--rootdir={KIT_ROOT}", f"--submission={source.resolve()}",
                f"--results={results_path}", f"--grading-config={config_path.resolve()}"]
     started = time.monotonic()

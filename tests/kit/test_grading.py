@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from autograder.config import DEFAULT_CONFIG, KIT_ROOT, load_config
-from autograder.grade import default_submissions, grade_batch, test_files
+from autograder.grade import default_submissions, grade_batch, question_test_files
 from mutation import write_mutants
 
 pytestmark = pytest.mark.slow
@@ -84,7 +84,7 @@ def variants(tmp_path_factory, short_limits):
         def __missing__(self, qid):
             mutants = write_mutants(qid, root / qid / "mutants")
             alternatives = sorted(p for p in (ALTERNATIVES / qid).iterdir() if p.is_dir())
-            unit_tests = [f for f in test_files([qid]) if "__accuracy" not in f]  # variants carry no checkpoints
+            unit_tests = [str(f) for f in question_test_files([qid]) if "__accuracy" not in f.name]  # variants carry no checkpoints
             batch = grade_batch(mutants + alternatives, root / qid / "graded", config, path, [qid], jobs=2,
                                 tests=unit_tests)
             self[qid] = {"mutants": [g for g in batch if g.source in mutants],
