@@ -33,6 +33,10 @@ class Limits:
     file_size_mb: int = setting(64, "Largest file student code may write.", 1)
     message_mb: int = setting(256, "Largest value student code may send back to the grader.", 1)
     threads: int = setting(1, "Torch/OpenMP threads in the worker (keep 1 when grading in parallel).", 1)
+    processes: int = setting(
+        64, "Processes and threads student code may have at once (enforced when the grader runs as root).", 8)
+    gpu_memory_fraction: float = setting(
+        0.45, "Share of the GPU's memory one worker may use (CUDA only, where the memory limit cannot apply).", 0.01)
     checkpoint_mb: int = setting(200, "Largest checkpoint file accepted from a submission; bigger ones are not loaded.", 1)
     predict_seconds: float = setting(
         120.0, "Wall-clock seconds for slow kit routines: predicting a whole test set with a student's model, "

@@ -85,3 +85,11 @@ class StaleObject(SandboxError):
 
 class MemoryLimitExceeded(SandboxError):
     pass
+
+
+class FileSizeLimitExceeded(SandboxError):
+    pass
+
+
+class ProcessLimitExceeded(SandboxError):
+    pass

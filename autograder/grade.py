@@ -14,6 +14,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .config import KIT_ROOT, GradingConfig
+from .isolation import end_workers_of
 from .plots import plot_scores
 from .results import feedback_markdown
 
@@ -70,11 +71,15 @@ def grade_one(source: Path, name: str, out: Path, config: GradingConfig, config_
     limit = config.limits.submission_seconds + START_SLACK_SECONDS
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
     with open(folder / "grader.log", "w") as log:
+        process = subprocess.Popen(command, cwd=KIT_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                   stdin=subprocess.DEVNULL)
         try:
-            code = subprocess.run(command, cwd=KIT_ROOT, stdout=log, stderr=subprocess.STDOUT, timeout=limit,
-                                  env=env, stdin=subprocess.DEVNULL).returncode
+            code = process.wait(timeout=limit)
             problem = None if code in (0, 1) else f"the grading process ended with exit status {code}"
         except subprocess.TimeoutExpired:
+            process.kill()
+            end_workers_of(process.pid)  # before reaping it, so that its pid (their user) is not reused yet
+            process.wait()
             problem = f"grading took longer than {limit:g} s and was stopped"
     if results_path.exists() and problem is None:
         results, status = json.loads(results_path.read_text()), "ok"

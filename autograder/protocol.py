@@ -22,8 +22,16 @@ class FrameTooLarge(Exception):
     """A frame is larger than the configured message limit."""
 
 
+class Unsendable(Exception):
+    """A value that cannot cross the wire by value (e.g. a tensor on the meta device, which has no data)."""
+
+
 class FrameTimeout(Exception):
-    """No complete frame arrived before the deadline."""
+    """No complete frame arrived before the deadline; `partial` when part of one did."""
+
+    def __init__(self, partial: bool = False):
+        super().__init__("an incomplete frame" if partial else "no frame")
+        self.partial = partial
 
 
 def encode(message) -> bytes:
@@ -38,7 +46,11 @@ def decode(data: bytes):
 
 
 def send(fd: int, message) -> None:
-    data = encode(message)
+    send_frame(fd, encode(message))
+
+
+def send_frame(fd: int, data: bytes) -> None:
+    """Write one encoded message, with its length header, in as few writes as the pipe allows."""
     view = memoryview(HEADER.pack(len(data)) + data)
     while view:
         view = view[os.write(fd, view):]
@@ -49,16 +61,16 @@ def receive(fd: int, max_bytes: int, deadline: float | None = None):
     (length,) = HEADER.unpack(_read_exactly(fd, HEADER.size, deadline))
     if length > max_bytes:
         raise FrameTooLarge(f"{length} bytes")
-    return decode(_read_exactly(fd, length, deadline))
+    return decode(_read_exactly(fd, length, deadline, started=True))
 
 
-def _read_exactly(fd: int, count: int, deadline: float | None) -> bytes:
+def _read_exactly(fd: int, count: int, deadline: float | None, started: bool = False) -> bytes:
     chunks, remaining = [], count
     while remaining:
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([fd], [], [], left)[0]:
-                raise FrameTimeout()
+                raise FrameTimeout(partial=started or remaining < count)
         chunk = os.read(fd, min(remaining, 1 << 20))
         if not chunk:
             raise ChannelClosed()
@@ -85,6 +97,7 @@ def to_wire(value, keep, depth: int = 0):
     if isinstance(value, SCALARS) and type(value) in SCALARS:
         return value
     if isinstance(value, torch.Tensor):
+        check_sendable(value)
         with torch._C.DisableTorchFunctionSubclass():
             return value.detach().as_subclass(torch.Tensor).clone()
     if depth < 64:
@@ -94,6 +107,13 @@ def to_wire(value, keep, depth: int = 0):
         if isinstance(value, dict) and HANDLE_KEY not in value and all(type(k) in (str, int) for k in value):
             return {k: to_wire(v, keep, depth + 1) for k, v in value.items()}
     return keep(value)
+
+
+def check_sendable(tensor: torch.Tensor) -> None:
+    """Raise Unsendable for a tensor that has no values to send."""
+    if tensor.device.type == "meta":
+        raise Unsendable("a tensor on the meta device, which holds no values; return a tensor on the device of "
+                         "the input")
 
 
 def from_wire(value, resolve):

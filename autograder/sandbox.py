@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -10,14 +11,22 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from pathlib import Path
 
-from . import errors, protocol
+from . import errors, isolation, protocol
 from .config import KIT_ROOT, Limits
-from .worker import OUTPUT_END
+from .capture import OutputCapture
+from .worker import EXIT_PIPE_LOST, EXIT_UNSENDABLE
 
-WORKER_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from autograder.worker import main; main()"
+# Confine first (namespaces need a single-threaded process), then import torch and serve.
+WORKER_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); from autograder.isolation import confine_worker; "
+               "confinement = confine_worker(sys.argv[2]); from autograder.worker import main; main(confinement)")
 START_SECONDS = 120  # starting Python and importing torch; not charged to the student
+PIPE_HINT = "did your code write to, close or replace the grader's pipe? Only the values your code returns count."
+_slots_in_use: set[int] = set()
+_slots_lock = threading.Lock()
+_warned: set[str] = set()
 SIGNAL_TEXT = {
     signal.SIGSEGV: "crashed with a segmentation fault",
     signal.SIGABRT: "aborted (SIGABRT)",
@@ -28,77 +37,23 @@ SIGNAL_TEXT = {
 }
 
 
-class OutputCapture:
-    """Reads the worker's merged stdout/stderr in a thread, keeping a bounded amount per call."""
-
-    def __init__(self, stream, limit_bytes: int):
-        self.stream, self.limit = stream, limit_bytes
-        self.kept, self.dropped = bytearray(), 0
-        self.seen_ends: set[int] = set()
-        self.lock, self.changed = threading.Lock(), threading.Condition()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        tail = b""
-        while chunk := self.stream.read1(1 << 16):
-            data = tail + chunk
-            with self.changed:
-                for marker_id in _markers_in(data):
-                    self.seen_ends.add(marker_id)
-                text = _strip_markers(chunk)
-                room = max(0, self.limit - len(self.kept))
-                self.kept += text[:room]
-                self.dropped += max(0, len(text) - room)
-                self.changed.notify_all()
-            tail = data[-40:]
-        with self.changed:
-            self.seen_ends.add(-1)  # end of stream
-            self.changed.notify_all()
-
-    def take(self, request_id: int, wait: float = 1.0) -> str:
-        """Everything printed up to the end of call request_id (waits briefly for it to arrive)."""
-        with self.changed:
-            self.changed.wait_for(lambda: request_id in self.seen_ends or -1 in self.seen_ends, wait)
-            text = self.kept.decode("utf-8", "replace")
-            if self.dropped:
-                text += f"\n... ({self.dropped} more bytes of output were dropped)"
-            self.kept, self.dropped = bytearray(), 0
-            return text
-
-
-def _markers_in(data: bytes):
-    start = 0
-    prefix = OUTPUT_END.split(b"%d")[0]
-    while (at := data.find(prefix, start)) >= 0:
-        end = data.find(b"\0", at + len(prefix))
-        if end < 0:
-            return
-        digits = data[at + len(prefix):end]
-        if digits.isdigit():
-            yield int(digits)
-        start = end + 1
-
-
-def _strip_markers(chunk: bytes) -> bytes:
-    prefix = OUTPUT_END.split(b"%d")[0]
-    while (at := chunk.find(prefix)) >= 0:
-        end = chunk.find(b"\0", at + len(prefix))
-        chunk = chunk[:at] + (chunk[end + 1:] if end >= 0 else b"")
-    return chunk
-
-
 class Sandbox:
     """One worker process at a time for one submission, restarted after it dies or hangs."""
 
     def __init__(self, files: dict[str, Path], limits: Limits, device: str = "cpu"):
         self.limits, self.device = limits, device
-        self.scratch = Path(tempfile.mkdtemp(prefix="autograder-scratch-"))
+        self.home = Path(tempfile.mkdtemp(prefix=isolation.home_prefix(os.getpid())))
+        self.scratch = self.home / "work"   # the submission's files; the worker's working directory
+        self.scratch.mkdir()
+        (self.home / "root").mkdir()        # where a confined worker mounts its own file tree
         for name, source in files.items():
             shutil.copy2(source, self.scratch / name)
+        self.slot = _take_slot()
+        self.uid = isolation.worker_uid(os.getpid(), self.slot)  # the worker's user when the grader is root
+        self.isolation: dict = {}  # what the latest worker reported: {"confined": bool, "reason": str}
         self.budget = limits.submission_seconds
         self.process: subprocess.Popen | None = None
         self.generation = 0
-        self.next_id = 0
         self.imported: set[str] = set()
         self.fatal_imports: dict[str, errors.SandboxError] = {}
         self.last_output = ""  # what student code printed during the latest call, bounded
@@ -108,12 +63,14 @@ class Sandbox:
         requests_read, self.requests = os.pipe()
         self.replies, replies_write = os.pipe()
         settings = {
-            "scratch": str(self.scratch), "requests_fd": requests_read, "replies_fd": replies_write,
+            "scratch": str(self.scratch), "root": str(self.home / "root"), "kit_root": str(KIT_ROOT),
+            "requests_fd": requests_read, "replies_fd": replies_write, "device": self.device, "uid": self.uid,
             "threads": self.limits.threads, "file_size_mb": self.limits.file_size_mb,
-            "memory_mb": self.limits.memory_mb if self.device == "cpu" else None,
-            "max_message": self.limits.message_mb << 20,
+            "memory_mb": self.limits.memory_mb, "processes": self.limits.processes,
+            "gpu_memory_fraction": self.limits.gpu_memory_fraction, "max_message": self.limits.message_mb << 20,
         }
         env = {"PATH": os.defpath, "HOME": str(self.scratch), "TMPDIR": str(self.scratch), "LANG": "C.UTF-8",
+               "USER": "student", "LOGNAME": "student",
                "OMP_NUM_THREADS": str(self.limits.threads), "MKL_NUM_THREADS": str(self.limits.threads)}
         if "CUDA_VISIBLE_DEVICES" in os.environ:
             env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
@@ -136,14 +93,23 @@ class Sandbox:
         if not (isinstance(hello, dict) and hello.get("ready")):
             self._stop()
             raise errors.ProtocolViolation("the worker process did not start properly.")
+        self.isolation = dict(hello.get("isolation") or {})
+        if not self.isolation.get("confined") and self.isolation.get("reason") not in _warned:
+            _warned.add(self.isolation.get("reason"))
+            warnings.warn(f"student code runs unconfined: {self.isolation.get('reason')}; it can read what this "
+                          "user can read (hidden tests included), use the network and start processes freely. "
+                          "Grade as root on Linux for the full sandbox (see the README).", stacklevel=2)
 
     def _stop(self) -> None:
         if self.process is None:
             return
+        if os.geteuid() == 0:  # a confined worker and everything it started run as self.uid
+            isolation.end_processes(range(self.uid, self.uid + 1))
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        self.process.kill()  # in case student code moved the worker out of its process group
         self.process.wait()
         for fd in (self.requests, self.replies):
             os.close(fd)
@@ -151,7 +117,9 @@ class Sandbox:
 
     def close(self) -> None:
         self._stop()
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        shutil.rmtree(self.home, ignore_errors=True)
+        with _slots_lock:
+            _slots_in_use.discard(self.slot)
 
     def __enter__(self):
         return self
@@ -173,7 +141,7 @@ class Sandbox:
                 "limit for all calls together.")
         module = args.get("target") if isinstance(args.get("target"), str) else None
         if module in self.fatal_imports:
-            raise self.fatal_imports[module]
+            raise self.fatal_imports[module].with_traceback(None)  # not a traceback that grows per test
         if self.process is None:
             self._start()
         if module and module not in self.imported and op != "import":
@@ -188,17 +156,19 @@ class Sandbox:
         return self._round_trip(op, label, args, time_limit or self.limits.call_seconds)
 
     def _round_trip(self, op: str, label: str, args: dict, call_limit: float):
-        self.next_id += 1
-        request_id = self.next_id
+        request_id = secrets.randbits(62)  # unguessable: a reply forged by student code does not match it
         limit = min(call_limit, self.budget)
         started = time.monotonic()
         try:
             protocol.send(self.requests, {"id": request_id, "op": op, "args": args})
             reply = protocol.receive(self.replies, self.limits.message_mb << 20, started + limit)
-        except protocol.FrameTimeout:
+        except protocol.FrameTimeout as exc:
             self._spend(started)
             self._stop()
             self.last_output = self.capture.take(request_id, wait=0.2)
+            if exc.partial:
+                raise errors.ProtocolViolation(f"{label}: only part of a message arrived on the grader's pipe "
+                                               f"within {limit:g} s; {PIPE_HINT}") from None
             if limit < call_limit:
                 raise errors.SubmissionTimeUp(
                     f"{label} was stopped: your submission used up its {self.limits.submission_seconds:g} s "
@@ -208,22 +178,22 @@ class Sandbox:
         except (protocol.ChannelClosed, BrokenPipeError):
             self._spend(started)
             raise self._died(label, request_id) from None
-        except protocol.FrameTooLarge as exc:
+        except protocol.FrameTooLarge as exc:  # the worker never sends one: the header was forged or garbage
             self._spend(started)
             self._stop()
-            raise errors.ProtocolViolation(f"{label} sent back {exc}, more than the "
-                                           f"{self.limits.message_mb} MiB limit.") from None
+            raise errors.ProtocolViolation(f"{label}: a message on the grader's pipe announced {exc}, which the "
+                                           f"worker never sends; {PIPE_HINT}") from None
         except Exception as exc:  # a frame that is not a valid message: garbage or forged data on the pipe
             self._spend(started)
             self._stop()
             raise errors.ProtocolViolation(f"{label}: the worker's reply was not a valid message "
-                                           f"({type(exc).__name__}); did your code write to the grader's pipe?") from None
+                                           f"({type(exc).__name__}); {PIPE_HINT}") from None
         self._spend(started)
         self.last_output = self.capture.take(request_id)
         if not isinstance(reply, dict) or reply.get("id") != request_id:
             self._stop()
-            raise errors.ProtocolViolation(f"{label}: the worker answered out of turn; "
-                                           "did your code write to the grader's pipe?")
+            raise errors.ProtocolViolation(f"{label}: a message on the grader's pipe did not answer this call; "
+                                           f"{PIPE_HINT}")
         if reply.get("ok"):
             return reply.get("value")
         raise self._failure(label, reply.get("error") or {})
@@ -240,8 +210,12 @@ class Sandbox:
         self.last_output = self.capture.take(request_id, wait=0.5)
         code = process.returncode
         self._stop()
-        if code is None:
-            return errors.ProtocolViolation(f"{label}: your code closed the grader's pipe.")
+        if code is None or code == EXIT_PIPE_LOST:
+            return errors.ProtocolViolation(f"{label}: the worker lost its pipe to the grader; {PIPE_HINT}")
+        if code == EXIT_UNSENDABLE:
+            return errors.WorkerCrashed(f"{label}: the worker could not send any answer back, because your code "
+                                        "replaced parts of Python or torch it needs (e.g. a builtin or torch.save); "
+                                        "do not monkeypatch them.")
         if code < 0:
             what = SIGNAL_TEXT.get(-code, f"was killed by signal {signal.Signals(-code).name}")
             if -code == signal.SIGXFSZ:
@@ -263,13 +237,38 @@ class Sandbox:
         if kind == "exit":
             return errors.WorkerCrashed(f"{label}: your code tried to end the process ({message}); "
                                         "do not exit, return the result.")
+        first_line = message.splitlines()[0] if message else ""
+        if kind == "memory" and getattr(self, "device", "cpu") == "cuda":
+            return errors.MemoryLimitExceeded(
+                f"{label} exceeded its share of GPU memory ({self.limits.gpu_memory_fraction:.0%} of the GPU) "
+                f"({first_line or 'out of memory'}).")
         if kind == "memory":
             return errors.MemoryLimitExceeded(f"{label} exceeded the {self.limits.memory_mb} MiB memory limit "
-                                              f"({message.splitlines()[0] if message else 'MemoryError'}).")
+                                              f"({first_line or 'MemoryError'}).")
+        if kind == "file_size":
+            return errors.FileSizeLimitExceeded(f"{label} exceeded the {self.limits.file_size_mb} MiB file-size "
+                                                f"limit ({first_line}).")
+        if kind == "processes":
+            return errors.ProcessLimitExceeded(f"{label} exceeded the limit of {self.limits.processes} processes "
+                                               f"and threads ({first_line}); do not start processes.")
+        if kind == "unsendable":
+            return errors.ProtocolViolation(f"{label} returned {message}.")
         if kind == "too_large":
             return errors.ProtocolViolation(f"{label} returned {message}, more than the "
                                             f"{self.limits.message_mb} MiB limit.")
         mro = [str(n) for n in error.get("mro", [])] or ["Exception"]
+        if mro[0] == "ModuleNotFoundError":
+            message += ("; only the Python standard library, torch, torchvision and numpy can be imported "
+                        "when grading")
         if label.startswith("importing "):
             return errors.ImportFailed(f"{label} failed with {mro[0]}: {message}\n{error.get('traceback', '')}")
         return errors.student_error(label, mro, message, str(error.get("traceback", "")))
+
+
+def _take_slot() -> int:
+    with _slots_lock:
+        free = next((slot for slot in range(isolation.SLOTS) if slot not in _slots_in_use), None)
+        if free is None:
+            raise RuntimeError(f"more than {isolation.SLOTS} sandboxes open at once in one grading process")
+        _slots_in_use.add(free)
+        return free

@@ -2,21 +2,26 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import json
 import os
 import reprlib
 import resource
+import signal
 import sys
+import time
 import traceback
 from pathlib import Path
 
 import torch
 from torch.overrides import TorchFunctionMode
 
-from . import harness, protocol
+from . import harness, isolation, protocol
 
 OUTPUT_END = b"\0autograder-output-end:%d\0"
+EXIT_PIPE_LOST = 86    # the worker cannot read requests or send replies: student code closed or replaced the pipe
+EXIT_UNSENDABLE = 87   # the worker cannot encode even an error reply: student code broke Python or torch
 
 
 class BanWatch(TorchFunctionMode):
@@ -34,10 +39,12 @@ class BanWatch(TorchFunctionMode):
 
 
 class Worker:
-    def __init__(self, scratch: Path, max_message: int):
+    def __init__(self, scratch: Path, max_message: int, process_limit: int | None = None):
         self.scratch, self.max_message = scratch, max_message
+        self.process_limit = process_limit  # set when the worker runs as its own user (RLIMIT_NPROC binds)
         self.handles: dict[int, object] = {}
         self.modules: dict[str, object] = {}
+        self.pid = os.getpid()
 
     # -- values ------------------------------------------------------------
     def keep(self, obj) -> dict:
@@ -103,31 +110,72 @@ class Worker:
         return self.modules[name]
 
     # -- loop --------------------------------------------------------------
-    def serve(self, requests: int, replies: int) -> None:
-        protocol.send(replies, {"ready": True, "pid": os.getpid()})
+    def serve(self, requests: int, replies: int, confinement: dict) -> None:
+        _send_or_exit(replies, protocol.encode({"ready": True, "pid": os.getpid(), "isolation": confinement}))
         while True:
             try:
                 request = protocol.receive(requests, self.max_message)
             except protocol.ChannelClosed:
                 return
+            except OSError:  # student code closed or replaced the request pipe
+                os._exit(EXIT_PIPE_LOST)
             reply = {"id": request["id"]}
             try:
                 value = getattr(self, f"op_{request['op']}")(**request["args"])
                 reply.update(ok=True, value=protocol.to_wire(value, self.keep))
             except BaseException as exc:  # noqa: BLE001 - every student failure becomes a reply
-                reply.update(ok=False, error=describe(exc, self.scratch))
+                reply.update(ok=False, error=describe(exc, self.scratch, self.process_limit))
+            if os.getpid() != self.pid:  # a copy of this process made by student code's fork: never answer
+                os._exit(0)
+            if self.process_limit is not None:
+                end_stray_processes()
             _flush_output(request["id"])
+            _send_or_exit(replies, self.encode_reply(reply))
+
+    def encode_reply(self, reply: dict) -> bytes:
+        """The reply as a frame; an error reply when it is too large or cannot be encoded."""
+        try:
             data = protocol.encode(reply)
-            if len(data) > self.max_message:
-                reply = {"id": request["id"], "ok": False, "error": {
-                    "kind": "too_large", "mro": [], "message": f"{len(data) >> 20} MiB", "traceback": ""}}
-            protocol.send(replies, reply)
+            if len(data) <= self.max_message:
+                return data
+            error = {"kind": "too_large", "mro": [], "message": f"{len(data) >> 20} MiB", "traceback": ""}
+        except BaseException as exc:  # noqa: BLE001 - e.g. a student's tensor subclass that cannot be saved
+            error = {"kind": "unsendable", "mro": [], "traceback": "", "message": (
+                f"a value that torch.save cannot save ({type(exc).__name__}: {exc})"[:500]
+                + "; return tensors, numbers, strings or plain lists, tuples and dicts")}
+        try:
+            return protocol.encode({"id": reply["id"], "ok": False, "error": error})
+        except BaseException:  # noqa: BLE001 - student code broke torch.save or builtins themselves
+            os._exit(EXIT_UNSENDABLE)
+
+
+def _send_or_exit(fd: int, data: bytes) -> None:
+    try:
+        protocol.send_frame(fd, data)
+    except OSError:  # student code closed or replaced the reply pipe
+        os._exit(EXIT_PIPE_LOST)
+
+
+def end_stray_processes() -> None:
+    """Kill every process the call left behind (all run as this worker's own user) and reap them."""
+    if 0 in os.getresuid():  # never as root: kill(-1) would reach the whole machine
+        return
+    try:
+        os.kill(-1, signal.SIGKILL)  # every process of this user except this one
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 1.0
+    with contextlib.suppress(ChildProcessError):  # reap them: zombies still count against the process limit
+        while time.monotonic() < deadline:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                time.sleep(0.005)
 
 
 def gradients(result, inputs: dict, grad_output) -> dict:
     """d(result . grad_output) / d(input) for each input, computed by autograd through student code."""
     if not isinstance(result, torch.Tensor):
         raise TypeError(f"the result should be a tensor, got {type(result).__name__}")
+    protocol.check_sendable(result)  # e.g. a meta tensor: say so before backpropagating
     if result.shape != grad_output.shape:
         raise ValueError(f"the result has shape {tuple(result.shape)}, but it should have shape "
                          f"{tuple(grad_output.shape)}")
@@ -147,15 +195,24 @@ class _Forbidden(Exception):
     pass
 
 
-def describe(exc: BaseException, scratch: Path) -> dict:
+def describe(exc: BaseException, scratch: Path, process_limit: int | None = None) -> dict:
     """A student-facing description of an exception, with only the student's frames."""
     if isinstance(exc, _MissingFile):
         return {"kind": "missing_file", "mro": [], "message": str(exc.args[0]), "traceback": ""}
     if isinstance(exc, (SystemExit, KeyboardInterrupt)):
         return {"kind": "exit", "mro": [], "message": f"{type(exc).__name__}({exc})", "traceback": ""}
+    if isinstance(exc, protocol.Unsendable):
+        return {"kind": "unsendable", "mro": [], "message": str(exc), "traceback": ""}
     if isinstance(exc, _Forbidden):
         return {"kind": "forbidden", "mro": [], "message": json.dumps(exc.args[0]), "traceback": ""}
-    memory = isinstance(exc, MemoryError) or "can't allocate memory" in str(exc) or "bad_alloc" in str(exc)
+    text = str(exc) if isinstance(exc, Exception) else ""
+    kind = "exception"
+    if isinstance(exc, MemoryError) or any(s in text for s in ("can't allocate memory", "bad_alloc", "out of memory")):
+        kind = "memory"
+    elif isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+        kind = "file_size"
+    elif process_limit is not None and _failed_to_start_a_process(exc):
+        kind = "processes"
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
               if f.filename.startswith(str(scratch))]
     for frame in frames:
@@ -167,8 +224,17 @@ def describe(exc: BaseException, scratch: Path) -> dict:
         message = str(exc)[:2000]
     except BaseException:  # noqa: BLE001 - a student __str__ may itself fail
         message = "<the exception's message could not be shown>"
-    return {"kind": "memory" if memory else "exception",
-            "mro": [k.__name__ for k in type(exc).__mro__], "message": message, "traceback": lines}
+    return {"kind": kind, "mro": [k.__name__ for k in type(exc).__mro__], "message": message, "traceback": lines}
+
+
+def _failed_to_start_a_process(exc: BaseException) -> bool:
+    """A fork, spawn or thread start refused (EAGAIN) because the worker's user is at its process limit."""
+    if isinstance(exc, RuntimeError) and "can't start new thread" in str(exc):
+        return True
+    if not (isinstance(exc, OSError) and exc.errno == errno.EAGAIN) or exc.__traceback__ is None:
+        return False
+    innermost = traceback.extract_tb(exc.__traceback__)[-1]  # EAGAIN also comes from non-blocking I/O
+    return Path(innermost.filename).name in ("subprocess.py", "popen_fork.py") or "fork" in (innermost.line or "")
 
 
 def _flush_output(request_id: int) -> None:
@@ -183,11 +249,14 @@ def _flush_output(request_id: int) -> None:
         pass
 
 
-def apply_limits(memory_mb: int | None, file_size_mb: int) -> None:
-    """Limit the worker: no core dumps, bounded files, and (on CPU) bounded address space."""
+def apply_limits(memory_mb: int | None, file_size_mb: int, processes: int | None) -> None:
+    """Limit the worker: no core dumps, bounded files, (on CPU) bounded address space, (as its own user)
+    a bounded number of processes and threads."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     size = file_size_mb << 20
     resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    if processes is not None:
+        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
     if memory_mb is not None:
         with open("/proc/self/status") as status:
             used_kb = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
@@ -195,15 +264,29 @@ def apply_limits(memory_mb: int | None, file_size_mb: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def main() -> None:
+def limit_gpu_memory(fraction: float) -> None:
+    """On CUDA the address-space limit would break the driver; cap the caching allocator instead."""
+    torch.cuda.set_per_process_memory_fraction(fraction)
+    torch.empty(1, device="cuda")  # create the context now, while the driver's files are still readable
+
+
+def main(confinement: dict | None = None) -> None:
     settings = json.loads(sys.argv[2])
+    confinement = confinement or {"confined": False, "reason": "the worker was started without isolation"}
     requests, replies = settings["requests_fd"], settings["replies_fd"]
     scratch = Path(settings["scratch"])
     os.chdir(scratch)
     sys.path.insert(0, str(scratch))
     torch.set_num_threads(settings["threads"])
-    apply_limits(settings["memory_mb"], settings["file_size_mb"])
-    Worker(scratch, settings["max_message"]).serve(requests, replies)
+    if settings["device"] == "cuda":
+        limit_gpu_memory(settings["gpu_memory_fraction"])
+    processes = settings["processes"] if confinement["confined"] else None
+    memory_mb = settings["memory_mb"] if settings["device"] == "cpu" else None  # CUDA reserves a huge address range
+    apply_limits(memory_mb, settings["file_size_mb"], processes)
+    if confinement["confined"]:
+        isolation.drop_privileges(settings["uid"], scratch)
+    isolation.die_with_parent()
+    Worker(scratch, settings["max_message"], processes).serve(requests, replies, confinement)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,52 @@
+"""Watching the processes of grading: graders this process starts, and their workers (by user)."""
+import contextlib
+import os
+import threading
+from pathlib import Path
+
+from autograder import isolation
+
+
+def running(pid: int) -> bool:
+    """Whether pid is a live (not zombie) process of a worker user."""
+    return pid in isolation.processes_of(range(isolation.FIRST_WORKER_UID, 1 << 32))
+
+
+def workers_of(graders: set[int]) -> set[int]:
+    """The live processes running as a worker user of one of these grading processes."""
+    return {pid for grader in graders
+            for pid in isolation.processes_of(range(isolation.worker_uid(grader, 0),
+                                                    isolation.worker_uid(grader, isolation.SLOTS)))}
+
+
+@contextlib.contextmanager
+def watching_graders():
+    """The set of grading processes this process starts meanwhile, filled in by a watching thread."""
+    graders, done = set(), threading.Event()
+
+    def watch():
+        while not done.wait(0.2):
+            graders.update(pid for pid in map(int, filter(str.isdigit, os.listdir("/proc"))) if child_of_mine(pid))
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        yield graders
+    finally:
+        done.set()
+        watcher.join()
+
+
+def state_of(pid: int) -> str:
+    """R (running), S (sleeping), Z (zombie)... as /proc/<pid>/status says; "" once it is gone."""
+    try:
+        return next(line.split()[1] for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                    if line.startswith("State:"))
+    except (OSError, StopIteration):
+        return ""
+
+
+def child_of_mine(pid: int) -> bool:
+    try:
+        return f"\nPPid:\t{os.getpid()}\n" in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
