@@ -70,6 +70,30 @@ def prepare_reference_checkpoints(config, questions: list[str]) -> None:
         ensure_reference_checkpoints(config, names, pick_device(config.device))
 
 
+def release(args) -> int:
+    from .release import ReleaseError, make_release
+
+    try:
+        checks = make_release(args.assignment, args.out, Path(args.config), otter=args.otter, jobs=args.jobs,
+                              mutants=args.mutants)
+    except ReleaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0 if all(check.ok for check in checks) else 1
+
+
+def add_release_command(commands) -> None:
+    parser = commands.add_parser("release", help="build and check an assignment's student, Gradescope and "
+                                                 "solutions zips")
+    parser.add_argument("assignment", help="an assignment of grading.yml, e.g. layers")
+    parser.add_argument("--out", type=Path, default=Path("dist"), help="zips go to OUT/ASSIGNMENT/ (default: dist/)")
+    parser.add_argument("--otter", action="store_true", help="also build and check the Otter notebook track")
+    parser.add_argument("--jobs", type=int, default=2, help="checks run at once (default: 2)")
+    parser.add_argument("--mutants", type=int, help="mutants tried per question (default: 40)")
+    parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="course settings (default: grading.yml)")
+    parser.set_defaults(run=release)
+
+
 def add_model_commands(commands) -> None:
     """`autograder data`, `train` and `calibrate` (datasets and reference checkpoints of the model questions)."""
     from . import model_commands
@@ -115,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     grade_parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="course settings (default: grading.yml)")
     grade_parser.set_defaults(run=grade)
     add_model_commands(commands)
+    add_release_command(commands)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

@@ -186,3 +186,13 @@ def _convert(kind, value, path: str, key: str):
         return value
     names = {float: "a number", int: "a whole number", str: "a string"}
     raise ConfigError(f"{where}: expected {names.get(kind, kind)}, got {value!r}.")
+
+
+def question_test_files(questions: list[str], parts: tuple[str, ...] = ("public", "hidden")) -> list[Path]:
+    """The test files of these questions in tests/<part>/: test_<id>.py and test_<id>__<topic>.py."""
+    files = []
+    for qid in questions:
+        for part in parts:
+            folder = KIT_ROOT / "tests" / part
+            files += [p for p in [folder / f"test_{qid}.py", *sorted(folder.glob(f"test_{qid}__*.py"))] if p.exists()]
+    return files

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .config import KIT_ROOT, GradingConfig
+from .config import KIT_ROOT, GradingConfig, question_test_files
 from .isolation import end_workers_of
 from .plots import plot_scores
 from .results import feedback_markdown
@@ -32,16 +32,6 @@ class Graded:
 
 def default_submissions() -> list[Path]:
     return sorted(p for p in EXAMPLES.iterdir() if p.is_dir() or p.suffix == ".zip")
-
-
-def question_test_files(questions: list[str], parts: tuple[str, ...] = ("public", "hidden")) -> list[Path]:
-    """The test files of these questions in tests/<part>/: test_<id>.py and test_<id>__<topic>.py."""
-    files = []
-    for qid in questions:
-        for part in parts:
-            folder = KIT_ROOT / "tests" / part
-            files += [p for p in [folder / f"test_{qid}.py", *sorted(folder.glob(f"test_{qid}__*.py"))] if p.exists()]
-    return files
 
 
 def unique_names(paths: list[Path]) -> list[str]:

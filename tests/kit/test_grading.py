@@ -5,8 +5,8 @@ import json
 import pytest
 import yaml
 
-from autograder.config import DEFAULT_CONFIG, KIT_ROOT, load_config
-from autograder.grade import default_submissions, grade_batch, question_test_files
+from autograder.config import DEFAULT_CONFIG, KIT_ROOT, load_config, question_test_files
+from autograder.grade import default_submissions, grade_batch
 from mutation import write_mutants
 
 pytestmark = pytest.mark.slow

@@ -1,0 +1,260 @@
+"""`autograder release`: an assignment's student, Gradescope and solutions zips, and what goes in them."""
+from __future__ import annotations
+
+import ast
+import shutil
+import stat
+import tempfile
+import time
+import tomllib
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import KIT_ROOT, GradingConfig, question_test_files
+from .generator import generated_files
+from .handout import handout
+
+TESTS = KIT_ROOT / "tests"
+EXECUTABLE = (stat.S_IFREG | 0o755) << 16
+
+
+class ReleaseError(Exception):
+    """The release cannot be built or failed a check; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one assignment's release is made of."""
+    name: str
+    config: GradingConfig
+    config_path: Path
+    questions: list[str]       # the assignment's questions
+    loaded: list[str]          # plus those they compare with: a submission holds all of their files
+    checkpoints: list[str]     # checkpoint files of the loaded questions, e.g. lenet.pt
+
+    @property
+    def title(self) -> str:
+        return self.config.assignments[self.name].title or self.name
+
+    def reference_checkpoints(self) -> list[Path]:
+        return [KIT_ROOT / "solutions" / name for name in self.checkpoints]
+
+
+def plan(config: GradingConfig, config_path: Path, name: str) -> Plan:
+    if name not in config.assignments:
+        raise ReleaseError(f"{config_path}: no assignment {name!r}; choose from {', '.join(config.assignments)}.")
+    questions = list(config.assignments[name].questions)
+    missing = [q for q in questions if not (KIT_ROOT / "assignments" / f"{q}.py").exists()]
+    if missing:
+        raise ReleaseError(f"{config_path}: assignment {name!r} lists {missing[0]}, but there is no master "
+                           f"assignments/{missing[0]}.py yet; write it or take the question out of the assignment.")
+    loaded = list(dict.fromkeys(questions + [o for q in questions for o in config.questions[q].compares_with]))
+    checkpoints = [c for q in loaded for c in config.questions[q].checkpoints]
+    return Plan(name, config, config_path, questions, loaded, checkpoints)
+
+
+# -- what each zip holds ---------------------------------------------------------------------------
+def helper_modules(test_paths: list[Path]) -> list[Path]:
+    """The modules of tests/ (checks*, strategies*) these tests import, directly or through each other."""
+    found: dict[str, Path] = {}
+    pending = [*test_paths, TESTS / "conftest.py"]
+    while pending:
+        tree = ast.parse(pending.pop().read_text())
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+            for name in names:
+                path = TESTS / f"{name.split('.')[0]}.py"
+                if path.exists() and path.stem not in found and path.name != "conftest.py":
+                    found[path.stem] = path
+                    pending.append(path)
+    return sorted(found.values())
+
+
+def kit_files(test_paths: list[Path]) -> dict[str, Path]:
+    """The engine and the tests it runs, by path inside the kit: what `pytest` needs besides the submission."""
+    files = {f"autograder/{p.name}": p for p in sorted((KIT_ROOT / "autograder").glob("*.py"))}
+    files["tests/conftest.py"] = TESTS / "conftest.py"
+    for path in [*test_paths, *helper_modules(test_paths)]:
+        relative = path.relative_to(TESTS)
+        files[f"tests/{relative}"] = path
+        if len(relative.parts) > 1:
+            files[f"tests/{relative.parts[0]}/__init__.py"] = TESTS / relative.parts[0] / "__init__.py"
+    return files
+
+
+def requirements() -> str:
+    """The kit's dependencies (pyproject.toml), one per line, for pip install -r."""
+    project = tomllib.loads((KIT_ROOT / "pyproject.toml").read_text())["project"]
+    return "\n".join(project["dependencies"]) + "\n"
+
+
+def pytest_ini() -> str:
+    """pytest settings of the student folder: the kit's, plus --submission=. (the folder itself)."""
+    options = tomllib.loads((KIT_ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    addopts = options["addopts"].replace("-p autograder.pytest_plugin", "").split()
+    lines = ["# `pytest` in this folder runs the public tests on the files in this folder.", "[pytest]",
+             "testpaths = tests", f"addopts = {' '.join(addopts + ['--submission=.'])}", "markers ="]
+    lines += [f"    {marker}" for marker in options.get("markers", [])]
+    lines += ["filterwarnings ="] + [f"    {f}" for f in options.get("filterwarnings", [])]
+    return "\n".join(lines) + "\n"
+
+
+STUDENT_CONFTEST = '''"""Loads the kit's grading plugin, from the autograder/ folder next to this file."""
+pytest_plugins = ["autograder.pytest_plugin"]
+'''
+
+
+def student_files(plan: Plan) -> dict[str, str | Path]:
+    """student.zip, under a folder named after the assignment: stubs, handout, public tests, the kit."""
+    generated = generated_files(only=plan.questions)
+    root = plan.name
+    files: dict[str, str | Path] = {f"{root}/{name}": path for name, path in
+                                    kit_files(question_test_files(plan.questions, ("public",))).items()}
+    files.update({f"{root}/{q}.py": generated[KIT_ROOT / "student_template" / f"{q}.py"] for q in plan.questions})
+    files[f"{root}/README.md"] = handout(plan)
+    files[f"{root}/requirements.txt"] = requirements()
+    files[f"{root}/pytest.ini"] = pytest_ini()
+    files[f"{root}/conftest.py"] = STUDENT_CONFTEST
+    files[f"{root}/grading.yml"] = plan.config_path
+    return files
+
+
+def autograder_files(plan: Plan) -> dict[str, str | Path]:
+    """autograder.zip for Gradescope: setup.sh, run_autograder, and the kit with every test under kit/."""
+    tests = question_test_files(plan.questions)
+    files: dict[str, str | Path] = {f"kit/{name}": path for name, path in kit_files(tests).items()}
+    files["kit/pyproject.toml"] = KIT_ROOT / "pyproject.toml"
+    files["kit/grading.yml"] = plan.config_path
+    files["kit/requirements.txt"] = requirements()
+    files["setup.sh"] = setup_script(plan)
+    files["run_autograder"] = RUN_AUTOGRADER.format(assignment=plan.name)
+    return files
+
+
+def solution_files(plan: Plan) -> dict[str, str | Path]:
+    """solutions.zip: the reference solutions, for after the deadline."""
+    generated = generated_files(only=plan.questions)
+    return {f"solutions/{q}.py": generated[KIT_ROOT / "solutions" / f"{q}.py"] for q in plan.questions}
+
+
+def setup_script(plan: Plan) -> str:
+    fetch = ('\n# the accuracy questions are graded on CIFAR-10 (grading.yml data.name): fetch it once, here\n'
+             'PYTHONPATH="$KIT" python3 -m autograder.cli data --download\n') \
+        if plan.config.data.name == "cifar10" and plan.checkpoints else ""
+    return f'''#!/usr/bin/env bash
+# Gradescope runs this once, when it builds the autograder image: install the kit's dependencies.
+set -euo pipefail
+KIT=/autograder/source/kit
+cd "$KIT"
+if ! python3 -m pip --version > /dev/null 2>&1; then
+    apt-get update && apt-get install -y python3 python3-pip
+fi
+python3 -m pip install --upgrade pip
+python3 -m pip install -r requirements.txt --extra-index-url https://download.pytorch.org/whl/cpu
+{fetch}'''
+
+
+RUN_AUTOGRADER = '''#!/usr/bin/env bash
+# Gradescope runs this for every submission: grade /autograder/submission with the kit (assignment
+# {assignment}) and write /autograder/results/results.json. AUTOGRADER_ROOT and AUTOGRADER_PYTHON
+# replace /autograder and python3, for a trial run outside Gradescope.
+set -uo pipefail
+ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
+PYTHON="${{AUTOGRADER_PYTHON:-python3}}"
+KIT="$ROOT/source/kit"
+cd "$KIT"
+PYTHONPATH="$KIT" "$PYTHON" -m autograder.cli grade "$ROOT/submission" --assignment {assignment} \\
+    --config "$KIT/grading.yml" --out "$ROOT/graded" --jobs 1
+mkdir -p "$ROOT/results"
+cp "$ROOT/graded/submission/results.json" "$ROOT/results/results.json"
+'''
+
+
+def write_zip(path: Path, files: dict[str, str | Path]) -> Path:
+    """A zip of these files (text or a path to copy); shell scripts are executable."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in sorted(files.items()):
+            data = content.read_bytes() if isinstance(content, Path) else content.encode()
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = EXECUTABLE if name.endswith((".sh", "run_autograder")) else (0o644 << 16)
+            archive.writestr(info, data)
+    return path
+
+
+# -- the command -----------------------------------------------------------------------------------
+def make_release(name: str, out: Path, config_path: Path, otter: bool = False, jobs: int = 2,
+                 mutants: int | None = None, say=print) -> list:
+    """Build the assignment's zips, check them, and move them to out/<name>/ only if every check passes.
+
+    Zips that fail a check go to out/<name>.rejected/ for a look. Returns the checks; raises
+    ReleaseError when the release cannot even be built.
+    """
+    from . import release_checks as checks
+    from .config import load_config
+
+    started = time.monotonic()
+    the_plan = plan(load_config(config_path), Path(config_path), name)
+    problems = checks.missing_checkpoints(the_plan)
+    if problems:
+        raise ReleaseError("\n".join(problems))
+    staging, final, rejected = out / f"{name}.building", out / name, out / f"{name}.rejected"
+    for folder in (staging, final, rejected):
+        shutil.rmtree(folder, ignore_errors=True)
+    zips = {kind: write_zip(staging / f"{kind}.zip", files(the_plan)) for kind, files in
+            (("student", student_files), ("autograder", autograder_files), ("solutions", solution_files))}
+    say(f"release {name}: {', '.join(f'{z.name} ({z.stat().st_size >> 10} KiB)' for z in zips.values())}; checking")
+    # unpacked under the kit, not /tmp: a confined worker gets a /tmp of its own, which would hide a kit there
+    (KIT_ROOT / "build").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"release-{name}-", dir=KIT_ROOT / "build") as work:
+        results = run_checks(the_plan, zips, Path(work), staging if otter else None, jobs, mutants)
+    for check in results:
+        detail = ", ".join(filter(None, [check.detail, f"{check.seconds:.0f} s" if check.seconds else ""]))
+        say(f"  {'ok  ' if check.ok else 'FAIL'} {check.name}" + (f" ({detail})" if detail else ""))
+        for problem in check.problems:
+            say("         " + problem.replace("\n", "\n         "))
+    reports = [r for check in results for r in check.power]
+    if reports:
+        say(checks.power_table(reports, mutants))
+    passed = all(check.ok for check in results)
+    staging.rename(final if passed else rejected)
+    say(f"{'released' if passed else 'NOT released'} {name} in {time.monotonic() - started:.0f} s: "
+        f"{final if passed else rejected}/" + ("" if passed else " holds the zips that failed; fix the problems above."))
+    return results
+
+
+def run_checks(plan: Plan, zips: dict[str, Path], work: Path, otter_into: Path | None, jobs: int,
+               mutants: int | None = None) -> list:
+    """Every check of the release, `jobs` at a time (each runs its own processes); the leak scan first."""
+    from . import release_checks as checks
+
+    reference, stubs = checks.reference_files(plan), checks.stub_files(plan)
+    tasks = [(checks.check_power, plan, group, work / f"power{i}", mutants)
+             for i, group in enumerate(checks.power_groups(plan.questions, jobs))]
+    tasks += [(checks.check_gradescope, plan, zips["autograder"], work / "gs-reference", reference, True),
+              (checks.check_student_zip, plan, zips["student"], work / "student-reference", True),
+              (checks.check_gradescope, plan, zips["autograder"], work / "gs-stubs", stubs, False),
+              (checks.check_student_zip, plan, zips["student"], work / "student-stubs", False)]
+    if otter_into is not None:
+        from .otter_track import check_otter
+        tasks.insert(0, (check_otter, plan, otter_into, work / "otter"))
+
+    def timed(task) -> list:
+        begun = time.monotonic()
+        try:
+            result = task[0](*task[1:])
+        except Exception as exc:  # noqa: BLE001 - a broken check fails the release with its reason, never silently
+            result = checks.Check(f"{task[0].__name__} ({plan.name})", [f"the check itself failed: "
+                                                                        f"{type(exc).__name__}: {exc}"])
+        result = result if isinstance(result, list) else [result]
+        for check in result:
+            check.seconds = time.monotonic() - begun
+        return result
+    leaks = checks.Check("student.zip: no solution code, hidden tests, checkpoints or grader state",
+                         checks.leak_scan(zips["student"]))
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return [leaks] + [check for done in pool.map(timed, tasks) for check in done]
