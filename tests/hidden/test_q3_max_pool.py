@@ -2,12 +2,12 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from torch import nn
 
 from checks_pooling import MAX_POOL_BANNED, expect_pool_layer, expect_pool_refusal, expect_pooled_close, show_pool_call
-from strategies_pooling import max_pool_cases, refused_pool_cases, variant_inputs
+from strategies_pooling import PoolCase, max_pool_cases, refused_pool_cases, variant_inputs
 
 
 def student_max_pool2d(student):
@@ -65,7 +65,17 @@ def test_max_pool2d_ceil_mode_drops_windows_starting_past_the_input(student):
                             + " (a last window must start inside the input or its top padding)")
 
 
+def padding_past_half_the_kernel(axis: int) -> PoolCase:
+    """A 3-wide window on one axis padded by 2: more than half the kernel, but not more than all of it."""
+    kernel, padding = [2, 2], [0, 0]
+    kernel[axis], padding[axis] = 3, 2
+    return PoolCase(shape=(1, 1, 6, 6), dtype=torch.float32, values="normal", seed=5, transposed=False,
+                    kwargs=dict(kernel_size=tuple(kernel), stride=(2, 2), padding=tuple(padding), dilation=(1, 1)))
+
+
 @given(case=refused_pool_cases(dilated=True))
+@example(case=padding_past_half_the_kernel(0))
+@example(case=padding_past_half_the_kernel(1))
 def test_max_pool2d_rejects_what_torch_refuses(student, case):
     x = case.input()
     with pytest.raises(RuntimeError) as refused:
