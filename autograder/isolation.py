@@ -112,15 +112,15 @@ def _build_tree(root: Path, scratch: Path, kit_root: Path, tmp_mb: int) -> None:
             (root / name).symlink_to(os.readlink(host))
         elif host.is_dir():
             _bind(host, root, read_only=True)
-    for path in python_dirs(kit_root, scratch.parent):
-        _bind(path, root, read_only=True)
-    _bind(kit_root / "autograder", root, read_only=True)
     _bind(Path("/dev"), root, recursive=False, nodev=False)
     _bind(Path("/proc"), root, recursive=False)
     _bind(Path("/sys"), root, recursive=False, read_only=True)
-    for place in ("tmp", "dev/shm"):
+    for place in ("tmp", "dev/shm"):  # before the binds below: a venv or a kit under /tmp stays visible
         (root / place).mkdir(exist_ok=True)
         _mount("tmpfs", root / place, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={tmp_mb}m")
+    for path in python_dirs(kit_root, scratch.parent):
+        _bind(path, root, read_only=True)
+    _bind(kit_root / "autograder", root, read_only=True)
     _bind(scratch, root, recursive=False)
 
 

@@ -208,9 +208,7 @@ def make_release(name: str, out: Path, config_path: Path, otter: bool = False, j
     zips = {kind: write_zip(staging / f"{kind}.zip", files(the_plan)) for kind, files in
             (("student", student_files), ("autograder", autograder_files), ("solutions", solution_files))}
     say(f"release {name}: {', '.join(f'{z.name} ({z.stat().st_size >> 10} KiB)' for z in zips.values())}; checking")
-    # unpacked under the kit, not /tmp: a confined worker gets a /tmp of its own, which would hide a kit there
-    (KIT_ROOT / "build").mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f"release-{name}-", dir=KIT_ROOT / "build") as work:
+    with tempfile.TemporaryDirectory(prefix=f"release-{name}-") as work:
         results = run_checks(the_plan, zips, Path(work), staging if otter else None, jobs, mutants)
     for check in results:
         detail = ", ".join(filter(None, [check.detail, f"{check.seconds:.0f} s" if check.seconds else ""]))

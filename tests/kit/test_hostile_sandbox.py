@@ -188,3 +188,24 @@ def test_without_namespaces_the_grader_still_grades_and_warns_that_code_runs_unc
     assert done.stdout.strip() == ("{'uid': 0, 'euid': 0, 'sees_hidden_tests': True} {'confined': False, "
                                    "'reason': 'Linux namespaces are not available (unshare: Operation not permitted)'}")
     assert "UserWarning: student code runs unconfined: Linux namespaces are not available" in done.stderr
+
+
+@pytest.mark.skipif(not AS_ROOT, reason=ROOT_ONLY)
+def test_a_kit_under_tmp_stays_visible_to_its_confined_worker():
+    """The worker's private /tmp is mounted before the kit and Python are bound into its tree, so a kit
+    or a virtualenv under /tmp (as in CI, where the venv comes from mktemp) still works confined."""
+    kit = Path(tempfile.mkdtemp(prefix="kit-under-tmp-"))
+    try:
+        shutil.copytree(KIT_ROOT / "autograder", kit / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
+        (kit / "tests" / "hidden").mkdir(parents=True)
+        script = ("import sys; from pathlib import Path; from autograder.config import Limits; "
+                  "from autograder.proxy import Student; from autograder.sandbox import Sandbox; "
+                  "sandbox = Sandbox({'hostile_probe.py': Path(sys.argv[1])}, Limits(), 'cpu'); "
+                  "print(Student(sandbox).hostile_probe.identity()['sees_hidden_tests'], sandbox.isolation); "
+                  "sandbox.close()")
+        done = subprocess.run([sys.executable, "-c", script, str(HOSTILE / "sandbox" / "hostile_probe.py")],
+                              cwd=kit, capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "False {'confined': True, 'reason': ''}"
+    finally:
+        shutil.rmtree(kit)
