@@ -55,7 +55,7 @@ def grade(args) -> int:
               file=sys.stderr)
         return 2
     started = time.monotonic()
-    graded = grade_batch(sources, args.out, config, Path(args.config), questions, jobs=args.jobs)
+    graded = grade_batch(sources, args.out, config, Path(args.config), questions, jobs=args.jobs, warm=not args.cold)
     print(summary_table(graded, questions))
     print(f"\n{len(graded)} submission(s) graded in {time.monotonic() - started:.1f} s; "
           f"reports in {args.out}/ (results.json and feedback.md per submission, gradebook.csv, scores.png).")
@@ -137,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     grade_parser.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default: 2)")
     grade_parser.add_argument("--assignment", help="grade only this assignment's questions (default: all)")
     grade_parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="course settings (default: grading.yml)")
+    grade_parser.add_argument("--cold", action="store_true",
+                              help="start Python, torch and pytest afresh for every submission (slower; see Speed)")
     grade_parser.set_defaults(run=grade)
     add_model_commands(commands)
     add_release_command(commands)

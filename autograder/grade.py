@@ -1,6 +1,7 @@
 """`autograder grade`: grade a batch of submissions, one pytest process each, and write the reports."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -14,6 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .config import KIT_ROOT, GradingConfig, question_test_files
+from .forkserver import ForkServers
 from .isolation import end_workers_of
 from .plots import plot_scores
 from .results import feedback_markdown
@@ -44,33 +46,32 @@ def unique_names(paths: list[Path]) -> list[str]:
 
 
 def grade_one(source: Path, name: str, out: Path, config: GradingConfig, config_path: Path,
-              questions: list[str], tests: list[str] | None = None) -> Graded:
+              questions: list[str], tests: list[str] | None = None, servers: ForkServers | None = None) -> Graded:
     """Grade one submission in its own pytest process; always returns results, even if grading broke.
 
     tests: the test files to run (default: every public and hidden test file of the questions).
+    servers: warm fork servers to grade in (default: a new `python -m pytest` process, cold).
     """
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
     results_path = folder / "results.json"
     results_path.unlink(missing_ok=True)
     tests = tests or [str(p) for p in question_test_files(questions)]
-    command = [sys.executable, "-m", "pytest", *tests, "-q", "--no-header",
-               "-p", "no:cacheprovider", f"--rootdir={KIT_ROOT}", f"--submission={source.resolve()}",
-               f"--results={results_path}", f"--grading-config={config_path.resolve()}"]
+    args = [*tests, "-q", "--no-header", "-p", "no:cacheprovider", f"--rootdir={KIT_ROOT}",
+            f"--submission={source.resolve()}", f"--results={results_path}",
+            f"--grading-config={config_path.resolve()}"]
     started = time.monotonic()
     limit = config.limits.submission_seconds + START_SLACK_SECONDS
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
-    with open(folder / "grader.log", "w") as log:
-        process = subprocess.Popen(command, cwd=KIT_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                   stdin=subprocess.DEVNULL)
-        try:
-            code = process.wait(timeout=limit)
-            problem = None if code in (0, 1) else f"the grading process ended with exit status {code}"
-        except subprocess.TimeoutExpired:
-            process.kill()
-            end_workers_of(process.pid)  # before reaping it, so that its pid (their user) is not reused yet
-            process.wait()
-            problem = f"grading took longer than {limit:g} s and was stopped"
+    if servers is None:
+        code, timed_out = run_cold(args, folder / "grader.log", limit)
+    else:
+        code, timed_out = servers.grade(args, str(folder / "grader.log"), limit)
+    if timed_out:
+        problem = f"grading took longer than {limit:g} s and was stopped"
+    elif code is None:
+        problem = "the warm grading process was lost"
+    else:
+        problem = None if code in (0, 1) else f"the grading process ended with exit status {code}"
     if results_path.exists() and problem is None:
         results, status = json.loads(results_path.read_text()), "ok"
     else:
@@ -79,6 +80,20 @@ def grade_one(source: Path, name: str, out: Path, config: GradingConfig, config_
         results_path.write_text(json.dumps(results, indent=2) + "\n")
     (folder / "feedback.md").write_text(feedback_markdown(results, name))
     return Graded(name, source, results, status)
+
+
+def run_cold(args: list[str], log: Path, limit: float) -> tuple[int, bool]:
+    """`python -m pytest args` in a new process, output to log: (exit status, whether it ran past limit s)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    with open(log, "w") as output:
+        process = subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=KIT_ROOT, stdout=output,
+                                   stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL)
+        try:
+            return process.wait(timeout=limit), False
+        except subprocess.TimeoutExpired:
+            process.kill()
+            end_workers_of(process.pid)  # before reaping it, so that its pid (their user) is not reused yet
+            return process.wait(), True
 
 
 def broken_results(config: GradingConfig, questions: list[str], problem: str, seconds: float) -> dict:
@@ -93,17 +108,19 @@ def broken_results(config: GradingConfig, questions: list[str], problem: str, se
 
 
 def grade_batch(sources: list[Path], out: Path, config: GradingConfig, config_path: Path, questions: list[str],
-                jobs: int = 1, tests: list[str] | None = None) -> list[Graded]:
+                jobs: int = 1, tests: list[str] | None = None, warm: bool = True) -> list[Graded]:
     """Grade every submission (jobs at a time) with a progress bar; write gradebook.csv and scores.png.
 
     One failure never stops the rest: every submission gets results.json and feedback.md.
+    warm: grade in forks of warm servers that imported torch and pytest once (False: one cold process each).
     """
     out.mkdir(parents=True, exist_ok=True)
     names = unique_names(sources)
     graded: list[Graded] = []
-    with ThreadPoolExecutor(max_workers=jobs) as pool, tqdm(total=len(sources), unit="submission",
-                                                             desc="grading", file=sys.stderr) as progress:
-        futures = [pool.submit(grade_one, s, n, out, config, config_path, questions, tests)
+    servers = ForkServers(min(jobs, len(sources))) if warm else contextlib.nullcontext()
+    with servers, ThreadPoolExecutor(max_workers=jobs) as pool, \
+            tqdm(total=len(sources), unit="submission", desc="grading", file=sys.stderr) as progress:
+        futures = [pool.submit(grade_one, s, n, out, config, config_path, questions, tests, servers if warm else None)
                    for s, n in zip(sources, names)]
         for future in as_completed(futures):
             graded.append(future.result())

@@ -14,14 +14,15 @@ import time
 import warnings
 from pathlib import Path
 
-from . import errors, isolation, protocol
+from . import errors, isolation, protocol, zygote
 from .config import KIT_ROOT, Limits
 from .capture import OutputCapture
 from .worker import EXIT_PIPE_LOST, EXIT_UNSENDABLE
 
 # Confine first (namespaces need a single-threaded process), then import torch and serve.
 WORKER_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); from autograder.isolation import confine_worker; "
-               "confinement = confine_worker(sys.argv[2]); from autograder.worker import main; main(confinement)")
+               "confinement = confine_worker(sys.argv[2]); from autograder.worker import main; import json; "
+               "main(json.loads(sys.argv[2]), confinement)")
 START_SECONDS = 120  # starting Python and importing torch; not charged to the student
 PIPE_HINT = "did your code write to, close or replace the grader's pipe? Only the values your code returns count."
 _slots_in_use: set[int] = set()
@@ -65,6 +66,7 @@ class Sandbox:
         settings = {
             "scratch": str(self.scratch), "root": str(self.home / "root"), "kit_root": str(KIT_ROOT),
             "requests_fd": requests_read, "replies_fd": replies_write, "device": self.device, "uid": self.uid,
+            "parent_pid": os.getpid(),
             "threads": self.limits.threads, "file_size_mb": self.limits.file_size_mb,
             "memory_mb": self.limits.memory_mb, "processes": self.limits.processes,
             "gpu_memory_fraction": self.limits.gpu_memory_fraction, "max_message": self.limits.message_mb << 20,
@@ -74,12 +76,17 @@ class Sandbox:
                "OMP_NUM_THREADS": str(self.limits.threads), "MKL_NUM_THREADS": str(self.limits.threads)}
         if "CUDA_VISIBLE_DEVICES" in os.environ:
             env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
-        self.process = subprocess.Popen(
-            [sys.executable, "-I", "-u", "-B", "-c", WORKER_BOOT, str(KIT_ROOT), json.dumps(settings)],
-            cwd=self.scratch, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, pass_fds=(requests_read, replies_write), start_new_session=True)
-        os.close(requests_read)
-        os.close(replies_write)
+        output_read, settings["stdout_fd"] = os.pipe()
+        stdout = open(output_read, "rb")
+        self.process = zygote.start_worker(settings, env, stdout, START_SECONDS)  # a warm fork, when there is one
+        if self.process is None:
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", "-u", "-B", "-c", WORKER_BOOT, str(KIT_ROOT), json.dumps(settings)],
+                cwd=self.scratch, env=env, stdin=subprocess.DEVNULL, stdout=settings["stdout_fd"],
+                stderr=subprocess.STDOUT, pass_fds=(requests_read, replies_write), start_new_session=True)
+            self.process.stdout = stdout
+        for fd in (requests_read, replies_write, settings["stdout_fd"]):
+            os.close(fd)
         self.capture = OutputCapture(self.process.stdout, self.limits.output_kb << 10)
         self.generation += 1
         self.imported = set()
@@ -160,7 +167,7 @@ class Sandbox:
         limit = min(call_limit, self.budget)
         started = time.monotonic()
         try:
-            protocol.send(self.requests, {"id": request_id, "op": op, "args": args})
+            protocol.send_request(self.requests, {"id": request_id, "op": op, "args": args})
             reply = protocol.receive(self.replies, self.limits.message_mb << 20, started + limit)
         except protocol.FrameTimeout as exc:
             self._spend(started)

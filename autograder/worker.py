@@ -114,7 +114,7 @@ class Worker:
         _send_or_exit(replies, protocol.encode({"ready": True, "pid": os.getpid(), "isolation": confinement}))
         while True:
             try:
-                request = protocol.receive(requests, self.max_message)
+                request = protocol.receive(requests, self.max_message, decode=protocol.decode_request)
             except protocol.ChannelClosed:
                 return
             except OSError:  # student code closed or replaced the request pipe
@@ -270,8 +270,8 @@ def limit_gpu_memory(fraction: float) -> None:
     torch.empty(1, device="cuda")  # create the context now, while the driver's files are still readable
 
 
-def main(confinement: dict | None = None) -> None:
-    settings = json.loads(sys.argv[2])
+def main(settings: dict, confinement: dict | None = None) -> None:
+    """Serve one sandbox: settings as the grader sent them, confinement as isolation.confine reported it."""
     confinement = confinement or {"confined": False, "reason": "the worker was started without isolation"}
     requests, replies = settings["requests_fd"], settings["replies_fd"]
     scratch = Path(settings["scratch"])
@@ -286,8 +286,10 @@ def main(confinement: dict | None = None) -> None:
     if confinement["confined"]:
         isolation.drop_privileges(settings["uid"], scratch)
     isolation.die_with_parent()
+    if os.getppid() != settings["parent_pid"]:  # its parent died before the line above: no one will ask
+        os._exit(0)
     Worker(scratch, settings["max_message"], processes).serve(requests, replies, confinement)
 
 
 if __name__ == "__main__":
-    main()
+    main(json.loads(sys.argv[2]))

@@ -93,6 +93,8 @@ def make_submission(root: Path, name: str, case: Case, port: int) -> Path:
     for qid in QUESTIONS:
         shutil.copy(SOLUTIONS / f"{qid}.py", folder / f"{qid}.py")
     snippet = (HOSTILE / case.question / f"{name}.py").read_text().replace("GRADER_PORT = 0", f"GRADER_PORT = {port}")
+    snippet = snippet.replace('GRADED = ""', f"GRADED = {str(root / 'graded')!r}")
+    snippet = snippet.replace('SUBMITTED = ""', f"SUBMITTED = {str(folder)!r}")
     with open(folder / f"{case.question}.py", "a") as module:
         module.write(f"\n\n# ---- hostile part: {name} ----\n{snippet}")
     return folder

@@ -6,22 +6,18 @@ from pathlib import Path
 import autograder.worker
 
 KIT = Path(autograder.worker.__file__).resolve().parents[1]
-
-
-def grader_argument(grader, name):
-    """An option of the grader's command line, e.g. --results=<path> (its command line is public)."""
-    arguments = Path(grader, "cmdline").read_bytes().split(b"\0")
-    return next(os.fsdecode(a).split("=", 1)[1] for a in arguments if a.startswith(f"--{name}=".encode()))
+GRADED = ""     # the batch's results folder and this submission's folder on the grading machine: the kit's test
+SUBMITTED = ""  # writes them in, as if the attacker had guessed them
 
 
 def targets():
-    grader = f"/proc/{os.getppid()}"
-    results = Path(grader_argument(grader, "results"))
+    parent = f"/proc/{os.getppid()}"  # the grading process (cold) or the zygote (warm grading)
+    results = Path(GRADED, "reads_hidden_material", "results.json")
     return [KIT / "tests/hidden/test_q8_output_size.py", KIT / "solutions/q8_output_size.py",
             KIT / "assignments/q8_output_size.py", KIT / "grading.yml",
-            Path(grader, "cwd/tests/hidden/test_q8_output_size.py"), Path(grader, "environ"),
+            Path(parent, "cwd/tests/hidden/test_q8_output_size.py"), Path(parent, "environ"),
             Path(f"/proc/1/root{KIT}/tests/hidden/test_q8_output_size.py"),
-            Path(grader_argument(grader, "submission"), "q8_output_size.py"),
+            Path(SUBMITTED, "q8_output_size.py"),
             results.parent.parent / "perfect" / "results.json"]
 
 

@@ -1,16 +1,15 @@
 """receptive_field tries to overwrite results.json and to add files to the grader's code and hidden tests."""
-import os
 from pathlib import Path
 
 import autograder.worker
 
 KIT = Path(autograder.worker.__file__).resolve().parents[1]
 FORGED = '{"score": 1000, "max_score": 10, "tests": []}'
+GRADED = ""  # the batch's results folder on the grading machine: the kit's test writes it in, as if guessed
 
 
 def receptive_field(layers):
-    arguments = Path(f"/proc/{os.getppid()}/cmdline").read_bytes().split(b"\0")
-    results = next(os.fsdecode(a).split("=", 1)[1] for a in arguments if a.startswith(b"--results="))
+    results = Path(GRADED, "writes_into_the_grader", "results.json")
     report = []
     for target in (results, KIT / "autograder/hostile_was_here.py", KIT / "tests/hidden/hostile_was_here.py"):
         try:

@@ -1,0 +1,176 @@
+"""Warm grading: a process that imports torch, pytest and the kit once, then forks one pytest run per submission."""
+from __future__ import annotations
+
+import gc
+import json
+import os
+import queue
+import select
+import signal
+import subprocess
+import sys
+import time
+import traceback
+
+from .config import KIT_ROOT
+from .isolation import die_with_parent, end_workers_of
+from .zygote import ZYGOTE_ENV, Zygote
+
+READY_SECONDS = 120  # starting Python and importing torch, once per server
+
+
+class ServerLost(Exception):
+    """The fork server died or stopped answering."""
+
+
+class ForkServer:
+    """The grader's handle on one warm server: one submission at a time."""
+
+    def __init__(self, env: dict):
+        self.process = subprocess.Popen([sys.executable, "-m", "autograder.forkserver"], cwd=KIT_ROOT, env=env,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        self.ready = False
+
+    def grade(self, args: list[str], log: str, limit: float) -> tuple[int | None, bool]:
+        """Run `pytest args` in a fresh fork, output to log; (exit status or None if it died, whether it ran
+        past limit seconds and was killed). Every worker it started is ended before its pid is released."""
+        if not self.ready:  # the server's start is the batch's, not this submission's
+            self._expect("ready", time.monotonic() + READY_SECONDS)
+            self.ready = True
+        self._send({"args": args, "log": log})
+        pid = self._expect("pid", time.monotonic() + 10)
+        deadline = time.monotonic() + limit
+        try:
+            self._expect("ended", deadline)
+            timed_out = False
+        except ServerLost:
+            timed_out = self.process.poll() is None
+            _kill(pid)
+            if not timed_out:  # the server is gone: its child died with it (PDEATHSIG)
+                end_workers_of(pid)
+                raise
+            self._expect("ended", time.monotonic() + 10)
+        end_workers_of(pid)  # before the grading process is reaped, so that its pid (their user) is not reused
+        self._send({"reap": pid})
+        return self._expect("status", time.monotonic() + 10), timed_out
+
+    def close(self) -> None:
+        _kill(self.process.pid)
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            stream.close()
+
+    def _send(self, message: dict) -> None:
+        try:
+            self.process.stdin.write(json.dumps(message).encode() + b"\n")
+        except OSError:
+            raise ServerLost() from None
+
+    def _expect(self, key: str, deadline: float):
+        stream = self.process.stdout
+        if not select.select([stream], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            raise ServerLost()
+        line = stream.readline()  # unbuffered: a second reply stays in the pipe, where select sees it
+        if not line.endswith(b"\n"):
+            raise ServerLost()
+        return json.loads(line)[key]
+
+
+class ForkServers:
+    """One warm server per job and a zygote for their workers; a server that died is replaced."""
+
+    def __init__(self, jobs: int):
+        self.zygote = Zygote()
+        self.env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+        self.env.update({ZYGOTE_ENV: self.zygote.path, "OPENBLAS_NUM_THREADS": "1"})  # no BLAS threads: forkable
+        self.free: queue.Queue[ForkServer] = queue.Queue()
+        self.all = [ForkServer(self.env) for _ in range(jobs)]  # started here, in the caller's thread (see serve)
+        for server in self.all:
+            self.free.put(server)
+
+    def grade(self, args: list[str], log: str, limit: float) -> tuple[int | None, bool]:
+        server = self.free.get()
+        try:
+            return server.grade(args, log, limit)
+        except ServerLost:
+            server.close()
+            self.all.remove(server)
+            server = ForkServer(self.env)
+            self.all.append(server)
+            return None, False
+        finally:
+            self.free.put(server)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        for server in self.all:
+            server.close()
+        self.zygote.close()
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+# -- the server ---------------------------------------------------------------
+def serve() -> None:
+    """Import everything a grading run needs, then fork one run per request (a fork of a single-threaded
+    process that has run no grading: no test, submission or worker state is inherited)."""
+    requests, replies = os.dup(0), os.dup(1)  # not inherited by the grading runs
+    os.dup2(2, 1)  # stray prints during imports must not reach the protocol
+    die_with_parent()
+    import _hypothesis_pytestplugin  # noqa: F401 - hypothesis, as pytest loads it
+    import faulthandler  # noqa: F401 - pytest's own plugins
+    import pdb  # noqa: F401
+    import pytest
+
+    from . import data, plots, pytest_plugin, training  # noqa: F401 - torch, numpy, matplotlib, the kit
+    gc.freeze()  # the forks' collections skip what was imported (and leave its pages shared)
+    incoming = os.fdopen(requests, "rb")
+    _reply(replies, ready=True)
+    for line in incoming:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            _run(pytest, request["args"], request["log"], (requests, replies))
+        _reply(replies, pid=pid)
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)  # a zombie keeps its pid until the grader says so
+        _reply(replies, ended=True)
+        reap = json.loads(incoming.readline() or "{}")
+        if reap.get("reap") != pid:
+            return
+        _reply(replies, status=os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+
+
+def _run(pytest, args: list[str], log: str, server_fds: tuple[int, int]) -> None:
+    """In the fork: pytest with its output in log, then exit with its status (never returns)."""
+    code = 3
+    try:
+        die_with_parent()
+        for fd in server_fds:
+            os.close(fd)
+        out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.close(out)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        code = int(pytest.main([*args, "-W", "ignore::pytest.PytestAssertRewriteWarning"]))  # imported above
+    except BaseException:  # noqa: BLE001 - the status says it; the server must never see this fork return
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        os._exit(code)
+
+
+def _reply(fd: int, **message) -> None:
+    os.write(fd, json.dumps(message).encode() + b"\n")
+
+
+if __name__ == "__main__":
+    serve()

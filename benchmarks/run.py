@@ -1,0 +1,217 @@
+"""Grading speed: medians over repeated runs, and warm/cold (and kit/Otter) ratios measured side by side.
+
+    python benchmarks/run.py           # every figure, a few minutes on 2 cores
+    python benchmarks/run.py --quick   # small counts (CI: checks that it runs, not how fast)
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the kit this file belongs to, not an installed one
+
+import torch  # noqa: E402
+
+from autograder.config import DEFAULT_CONFIG, KIT_ROOT, Limits, load_config  # noqa: E402
+from autograder.grade import EXAMPLES, grade_batch, question_test_files  # noqa: E402
+from autograder.sandbox import Sandbox  # noqa: E402
+from autograder.zygote import ZYGOTE_ENV, Zygote  # noqa: E402
+from otter_check import otter_run_seconds  # noqa: E402
+
+PERFECT = EXAMPLES / "perfect"
+ONE_TEST = "tests/public/test_q8_output_size.py::test_conv_output_size_kernel_5_on_28_pixels_gives_24"
+TARGETS = {"no-op call (us)": 1000, "start-up per submission in a batch (s)": 0.5,
+           "batch speed-up, warm vs one pytest each": 3.0, "speed-up per submission vs otter run": 1.0}
+
+
+def median_of(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def report(name: str, values: list[float], unit: str) -> float:
+    value = median_of(values)
+    print(f"  {name:<58} {value:>10.3f} {unit:<6} (median of {len(values)})", flush=True)
+    return value
+
+
+def timed(function) -> float:
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
+
+
+# -- sandbox round trip ---------------------------------------------------------------
+NOOP_MODULE = "def noop():\n    return None\n\ndef same(x):\n    return x\n"
+
+
+def round_trips(calls: int, starts: int) -> dict:
+    folder = Path(tempfile.mkdtemp(prefix="bench-"))
+    (folder / "bench_module.py").write_text(NOOP_MODULE)
+    tensor, figures = torch.randn(1, 3, 32, 32), {}
+    zygote = Zygote()
+    try:
+        for kind in ("cold", "warm"):
+            if kind == "warm":
+                os.environ[ZYGOTE_ENV] = zygote.path
+            start_times, noop, carrying = [], [], []
+            for _ in range(starts):
+                sandbox = Sandbox({"bench_module.py": folder / "bench_module.py"}, Limits())
+                start_times.append(timed(lambda: sandbox.request("import", "import", module="bench_module")))
+                for _ in range(calls):
+                    noop.append(timed(lambda: sandbox.request("call", "noop()", target="bench_module", attr="noop",
+                                                              args=(), kwargs={})))
+                    carrying.append(timed(lambda: sandbox.request("call", "same(x)", target="bench_module",
+                                                                  attr="same", args=(tensor,), kwargs={})))
+                sandbox.close()
+            figures[f"worker start, {kind} (s)"] = report(f"worker start, {kind}", start_times, "s")
+            figures[f"no-op call, {kind} worker (us)"] = report(f"no-op call, {kind} worker", [t * 1e6 for t in noop], "us")
+            report(f"call carrying a 1x3x32x32 tensor, {kind} worker", [t * 1e6 for t in carrying], "us")
+    finally:
+        os.environ.pop(ZYGOTE_ENV, None)
+        zygote.close()
+        shutil.rmtree(folder)
+    figures["no-op call (us)"] = figures["no-op call, warm worker (us)"]
+    return figures
+
+
+# -- grading ----------------------------------------------------------------------------
+def grade_copies(copies: int, questions: list[str], tests: list[str] | None, warm: bool) -> float:
+    """Seconds to grade `copies` copies of the perfect example, 2 jobs, in a fresh folder."""
+    config = load_config(DEFAULT_CONFIG)
+    out = Path(tempfile.mkdtemp(prefix="bench-graded-"))
+    try:
+        sources = [PERFECT] * copies
+        seconds = timed(lambda: grade_batch(sources, out, config, DEFAULT_CONFIG, questions, jobs=2, tests=tests,
+                                            warm=warm))
+        statuses = {(out / name / "results.json").exists() for name in os.listdir(out) if (out / name).is_dir()}
+        assert statuses == {True}, "a submission got no results"
+    finally:
+        shutil.rmtree(out)
+    return seconds
+
+
+def submissions(args, questions_landed: list[str]) -> dict:
+    """End to end and start-up of one submission; batches warm and cold, side by side."""
+    figures = {}
+    if not args.quick:
+        for kind in ("cold", "warm"):
+            values = [grade_copies(1, questions_landed, None, kind == "warm") for _ in range(args.full_repeats)]
+            report(f"perfect example, all {len(questions_landed)} questions, {kind}, end to end", values, "s")
+    one = [str(KIT_ROOT / ONE_TEST)]
+    for kind in () if args.quick else ("cold", "warm, alone (servers started for it)"):
+        values = [grade_copies(1, ["q8_output_size"], one, kind != "cold") for _ in range(args.repeats)]
+        report(f"start-up (a submission graded on one one-call test), {kind}", values, "s")
+    per_submission = grade_copies(args.copies, ["q8_output_size"], one, True) / args.copies
+    figures["start-up per submission in a batch (s)"] = report(
+        f"start-up per submission in a batch of {args.copies}, warm, 2 jobs", [per_submission], "s")
+    public_q8 = [str(p) for p in question_test_files(["q8_output_size"], ("public",))]
+    warm = grade_copies(args.copies, ["q8_output_size"], public_q8, True)
+    cold = grade_copies(args.cold_copies, ["q8_output_size"], public_q8, False)
+    rate_warm, rate_cold = 60 * args.copies / warm, 60 * args.cold_copies / cold
+    print(f"  batch of the perfect example on q8's public tests, 2 jobs: warm ({args.copies} copies) "
+          f"{rate_warm:.1f}/min, one pytest each ({args.cold_copies} copies) {rate_cold:.1f}/min")
+    figures["batch speed-up, warm vs one pytest each"] = report("batch speed-up, warm vs one pytest each",
+                                                               [rate_warm / rate_cold], "x")
+    figures["kit per submission, warm batch (s)"] = warm / args.copies
+    return figures
+
+
+def student_loop(args, config) -> float:
+    """`pytest tests/public/...` as a student runs it: one cold process."""
+    questions = ["q8_output_size"] if args.quick else list(config.assignments["layers"].questions)
+    tests = [str(p) for p in question_test_files(questions, ("public",))]
+    command = [sys.executable, "-m", "pytest", *tests, "-q", "-p", "no:cacheprovider", f"--rootdir={KIT_ROOT}",
+               f"--submission={PERFECT}"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    values = [timed(lambda: subprocess.run(command, cwd=KIT_ROOT, env=env, stdout=subprocess.DEVNULL, check=True))
+              for _ in range(args.repeats)]
+    return report(f"student loop: public tests of {'q8' if args.quick else 'layers'} (pytest), wall", values, "s")
+
+
+def otter_comparison(args, warm_per_submission: float, quick_student_loop: float | None) -> dict:
+    """otter run against the kit on the same q8 checks: one cold process each, and the kit's warm batch."""
+    otter = otter_run_seconds(PERFECT / "q8_output_size.py", args.repeats)
+    if otter is None:
+        return {}
+    otter_median = report("otter run, q8 public checks (autograder zip, no Docker)", otter, "s")
+    if quick_student_loop is None:
+        public_q8 = [str(p) for p in question_test_files(["q8_output_size"], ("public",))]
+        cold = report("kit, q8 public tests, one cold pytest",
+                      [grade_copies(1, ["q8_output_size"], public_q8, False) for _ in range(args.repeats)], "s")
+    else:
+        cold = quick_student_loop
+        print("  kit, q8 public tests, one cold pytest: the student loop above")
+    print(f"  kit, q8 public tests, per submission in the warm batch above: {warm_per_submission:.3f} s")
+    print(f"  ratio otter run / kit: {otter_median / cold:.2f}x (cold, one process each), "
+          f"{otter_median / warm_per_submission:.2f}x (kit's warm batch)")
+    return {"speed-up per submission vs otter run": otter_median / warm_per_submission}
+
+
+def training(args, config) -> None:
+    from autograder.data import load
+    from autograder.training import RECIPES, train
+    train_set, test_set = load(config.data, "train"), load(config.data, "test")
+    if args.quick:
+        train_set = dataclasses.replace(train_set, images=train_set.images[:512], labels=train_set.labels[:512])
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    for device in devices:
+        recipe = RECIPES["lenet"]
+        history = train(recipe.build(), recipe, train_set, test_set, 1 if args.quick else 2, torch.device(device),
+                        progress=False)
+        report(f"LeNet training, {len(train_set)} synthetic images, {device} (data on {device})",
+               history.seconds, "s/epoch")
+    if len(devices) == 1:
+        print("  (no CUDA device here: GPU training not measured)")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small counts, no target checks (CI)")
+    parser.add_argument("--repeats", type=int, help="runs per median (default 3, quick 1)")
+    parser.add_argument("--full-repeats", type=int, default=1,
+                        help="runs per median of the whole perfect example (default 1: about a minute each)")
+    parser.add_argument("--copies", type=int, help="submissions in the warm batches (default 50, quick 2)")
+    parser.add_argument("--cold-copies", type=int, help="submissions in the cold batch (default 10, quick 1)")
+    args = parser.parse_args(argv)
+    args.repeats = args.repeats or (1 if args.quick else 3)
+    args.copies = args.copies or (2 if args.quick else 50)
+    args.cold_copies = args.cold_copies or (1 if args.quick else 10)
+    config = load_config(DEFAULT_CONFIG)
+    landed = [q for q in config.questions if (KIT_ROOT / "solutions" / f"{q}.py").exists()]
+    load = os.getloadavg()
+    print(f"{os.cpu_count()} CPUs, load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, torch {torch.__version__}",
+          flush=True)
+    if not args.quick:  # the perfect example links to solutions/: train its checkpoints once, before timing
+        from autograder.cli import prepare_reference_checkpoints
+        prepare_reference_checkpoints(config, landed)
+    figures = {}
+    print("sandbox round trip")
+    figures.update(round_trips(20 if args.quick else 300, 1 if args.quick else 3))
+    print("grading")
+    figures.update(submissions(args, landed))
+    loop = student_loop(args, config)
+    print("otter")
+    figures.update(otter_comparison(args, figures["kit per submission, warm batch (s)"], loop if args.quick else None))
+    print("training")
+    training(args, config)
+    if not args.quick:
+        print("targets")
+        for name, target in TARGETS.items():
+            if name in figures:
+                below = name.endswith("(us)") or name.endswith("(s)")
+                met = figures[name] < target if below else figures[name] >= target
+                print(f"  {name:<58} {figures[name]:>10.3f} target {'<' if below else '>='} {target:g}: "
+                      f"{'met' if met else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
