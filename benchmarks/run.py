@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the kit this fil
 
 import torch  # noqa: E402
 
-from autograder.config import DEFAULT_CONFIG, KIT_ROOT, Limits, load_config  # noqa: E402
-from autograder.grade import EXAMPLES, grade_batch, question_test_files  # noqa: E402
+from autograder.config import DEFAULT_CONFIG, KIT_ROOT, Limits, load_config, question_test_files  # noqa: E402
+from autograder.grade import EXAMPLES, grade_batch  # noqa: E402
 from autograder.sandbox import Sandbox  # noqa: E402
 from autograder.zygote import ZYGOTE_ENV, Zygote  # noqa: E402
 from otter_check import otter_run_seconds  # noqa: E402

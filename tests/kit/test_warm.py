@@ -6,8 +6,8 @@ import time
 import pytest
 
 from autograder import errors, grade
-from autograder.config import DEFAULT_CONFIG, KIT_ROOT, Limits, load_config
-from autograder.grade import default_submissions, grade_batch, question_test_files
+from autograder.config import DEFAULT_CONFIG, KIT_ROOT, Limits, load_config, question_test_files
+from autograder.grade import default_submissions, grade_batch
 from autograder.sandbox import Sandbox
 from autograder.zygote import ZYGOTE_ENV, ForkedWorker, Zygote
 from hostile.processes import watching_graders, workers_of
