@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 import random
@@ -112,7 +113,15 @@ def _edit(lines: list[str], node: ast.AST, text: str) -> str:
 
 
 def all_mutants(question: str, root: Path = KIT_ROOT) -> list[Mutant]:
-    """Every mutant of the question's solution regions, in file order, each compiled and distinct."""
+    """Every mutant of the question's solution regions, in file order, each compiled and distinct.
+
+    Made once per question (cached). The release makes them before it starts its check threads: CPython
+    3.11 can fail ast.parse run in two threads at once ("AST constructor recursion depth mismatch")."""
+    return list(_mutants(question, root))
+
+
+@functools.cache
+def _mutants(question: str, root: Path) -> tuple[Mutant, ...]:
     path = root / "assignments" / f"{question}.py"
     master = path.read_text()
     tree = ast.parse(master)
@@ -144,8 +153,8 @@ def all_mutants(question: str, root: Path = KIT_ROOT) -> list[Mutant]:
             in_body = any(start <= node.lineno and node.end_lineno <= end for start, end in bodies)
             site = (numbering[node.lineno], numbering[node.end_lineno]) if in_body else None
             mutants.append(Mutant(question, "", node.lineno, change, solution, site))
-    return [Mutant(m.question, f"m{i:03d}", m.line, m.change, m.solution, m.site)
-            for i, m in enumerate(mutants, start=1)]
+    return tuple(Mutant(m.question, f"m{i:03d}", m.line, m.change, m.solution, m.site)
+                 for i, m in enumerate(mutants, start=1))
 
 
 def sample_mutants(question: str, limit: int = MUTANTS_PER_QUESTION, root: Path = KIT_ROOT) -> tuple[list[Mutant], int]:

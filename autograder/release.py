@@ -15,6 +15,7 @@ from pathlib import Path
 from .config import KIT_ROOT, GradingConfig, question_test_files
 from .generator import generated_files
 from .handout import handout
+from .mutate import all_mutants
 
 TESTS = KIT_ROOT / "tests"
 EXECUTABLE = (stat.S_IFREG | 0o755) << 16
@@ -231,6 +232,8 @@ def run_checks(plan: Plan, zips: dict[str, Path], work: Path, otter_into: Path |
     from . import release_checks as checks
 
     reference, stubs = checks.reference_files(plan), checks.stub_files(plan)
+    for question in plan.questions:  # here, not in the threads below (see mutate.all_mutants)
+        all_mutants(question)
     tasks = [(checks.check_power, plan, group, work / f"power{i}", mutants)
              for i, group in enumerate(checks.power_groups(plan.questions, jobs))]
     tasks += [(checks.check_gradescope, plan, zips["autograder"], work / "gs-reference", reference, True),
