@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,11 @@ class GradingConfig:
         return [Path(name).stem for qid in question_ids if qid in self.questions
                 for name in self.questions[qid].checkpoints]
 
+    def with_compared(self, question_ids) -> list[str]:
+        """These questions and those they compare with (compares_with): the files a submission must hold."""
+        return list(dict.fromkeys([*question_ids, *(other for qid in question_ids if qid in self.questions
+                                                     for other in self.questions[qid].compares_with)]))
+
     def assignment_of(self, question_id: str) -> str:
         return next(name for name, a in self.assignments.items() if question_id in a.questions)
 
@@ -196,3 +202,9 @@ def question_test_files(questions: list[str], parts: tuple[str, ...] = ("public"
             folder = KIT_ROOT / "tests" / part
             files += [p for p in [folder / f"test_{qid}.py", *sorted(folder.glob(f"test_{qid}__*.py"))] if p.exists()]
     return files
+
+
+def pytest_env(drop: tuple[str, ...] = (), **extra: str) -> dict[str, str]:
+    """This process's environment for a kit pytest run in another process: without PYTEST_ADDOPTS (and the
+    names in `drop`), so a user's own pytest options cannot change a grade; plus `extra`."""
+    return {**{k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", *drop)}, **extra}

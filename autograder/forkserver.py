@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 
-from .config import KIT_ROOT
+from .config import KIT_ROOT, pytest_env
 from .isolation import die_with_parent, end_workers_of
 from .zygote import ZYGOTE_ENV, Zygote
 
@@ -81,8 +81,7 @@ class ForkServers:
 
     def __init__(self, jobs: int):
         self.zygote = Zygote()
-        self.env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
-        self.env.update({ZYGOTE_ENV: self.zygote.path, "OPENBLAS_NUM_THREADS": "1"})  # no BLAS threads: forkable
+        self.env = pytest_env(**{ZYGOTE_ENV: self.zygote.path, "OPENBLAS_NUM_THREADS": "1"})  # no BLAS threads: forkable
         self.free: queue.Queue[ForkServer] = queue.Queue()
         self.all = [ForkServer(self.env) for _ in range(jobs)]  # started here, in the caller's thread (see serve)
         for server in self.all:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
-import os
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .config import KIT_ROOT, GradingConfig, question_test_files
+from .config import KIT_ROOT, GradingConfig, pytest_env, question_test_files
 from .forkserver import ForkServers
 from .isolation import end_workers_of
 from .plots import plot_scores
@@ -84,10 +83,9 @@ def grade_one(source: Path, name: str, out: Path, config: GradingConfig, config_
 
 def run_cold(args: list[str], log: Path, limit: float) -> tuple[int, bool]:
     """`python -m pytest args` in a new process, output to log: (exit status, whether it ran past limit s)."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
     with open(log, "w") as output:
         process = subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=KIT_ROOT, stdout=output,
-                                   stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL)
+                                   stderr=subprocess.STDOUT, env=pytest_env(), stdin=subprocess.DEVNULL)
         try:
             return process.wait(timeout=limit), False
         except subprocess.TimeoutExpired:

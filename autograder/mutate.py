@@ -4,7 +4,6 @@ from __future__ import annotations
 import ast
 import functools
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -12,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import KIT_ROOT, question_test_files
+from .config import KIT_ROOT, pytest_env, question_test_files
 from .generator import BEGIN, END, LINE, build
 
 MUTANTS_PER_QUESTION = 40   # a deterministic sample when a question has more mutation sites
@@ -247,9 +246,8 @@ def _run_round(workdir: Path, mutants: dict[str, list[Mutant]], checkpoints: lis
     command = [sys.executable, "-m", "pytest", *files, "-q", "--no-header", "-p", "autograder.inprocess",
                f"--in-process={manifest}", f"--grading-config={config_path}", f"--rootdir={KIT_ROOT}",
                "-p", "no:cacheprovider"]
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
     with open(workdir / "pytest.log", "w") as log:
-        code = subprocess.run(command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, env=env,
+        code = subprocess.run(command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, env=pytest_env(),
                               stdin=subprocess.DEVNULL).returncode
     result = json.loads(out.read_text()) if out.exists() else {"records": [], "coverage": {}}
     problem = "" if code in (0, 1) and result["records"] else \

@@ -103,7 +103,7 @@ def student(request, pytestconfig, device):
     """The submission under test, running in a sandboxed worker: `student.<question>.<function>(...)`."""
     grading = pytestconfig.stash[CONFIG_KEY]
     graded = {question_of(item) for item in request.session.items}
-    loaded = graded | {other for qid in graded if qid in grading.questions for other in grading.questions[qid].compares_with}
+    loaded = grading.with_compared(graded)
     expected = [name for qid, question in grading.questions.items() if qid in loaded
                 for name in (f"{qid}.py", *question.checkpoints)]
     submission = Path(pytestconfig.getoption("submission")).resolve()

@@ -51,7 +51,7 @@ def plan(config: GradingConfig, config_path: Path, name: str) -> Plan:
     if missing:
         raise ReleaseError(f"{config_path}: assignment {name!r} lists {missing[0]}, but there is no master "
                            f"assignments/{missing[0]}.py yet; write it or take the question out of the assignment.")
-    loaded = list(dict.fromkeys(questions + [o for q in questions for o in config.questions[q].compares_with]))
+    loaded = config.with_compared(questions)
     checkpoints = [c for q in loaded for c in config.questions[q].checkpoints]
     return Plan(name, config, config_path, questions, loaded, checkpoints)
 

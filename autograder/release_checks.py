@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .config import KIT_ROOT, question_test_files
+from .config import KIT_ROOT, pytest_env, question_test_files
 from .generator import BEGIN, END, LINE, generated_files
 from .mutate import MUTANTS_PER_QUESTION, MutationReport, measure_test_power
 from .release import Plan
@@ -146,11 +145,6 @@ def unpack(zip_path: Path, into: Path) -> Path:
     return into
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTHONPATH")}
-    return {**env, **extra}
-
-
 def pytest_command() -> list[str]:
     """`pytest` as students type it: the console script next to this Python (it adds no folder to sys.path)."""
     script = Path(sys.executable).with_name("pytest")
@@ -197,7 +191,7 @@ def check_student_zip(plan: Plan, zip_path: Path, workdir: Path, with_reference:
         place(reference_files(plan), folder)
     results_path = workdir / "results.json"
     run = subprocess.run([*pytest_command(), "-q", "--no-header", f"--results={results_path}"], cwd=folder,
-                         env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         env=pytest_env(("PYTHONPATH",)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                          stdin=subprocess.DEVNULL)
     results = load_results(results_path)
     tail = "\n".join(run.stdout.strip().splitlines()[-15:])
@@ -225,7 +219,7 @@ def check_gradescope(plan: Plan, zip_path: Path, workdir: Path, submission: dict
     place(submission, root / "submission")
     (root / "results").mkdir()
     run = subprocess.run(["bash", str(root / "source" / "run_autograder")], cwd=root, stdin=subprocess.DEVNULL,
-                         env=clean_env(AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=sys.executable),
+                         env=pytest_env(("PYTHONPATH",), AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=sys.executable),
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     results = load_results(root / "results" / "results.json")
     total = sum(plan.config.questions[q].points for q in plan.questions)

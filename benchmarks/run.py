@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the kit this fil
 
 import torch  # noqa: E402
 
-from autograder.config import DEFAULT_CONFIG, KIT_ROOT, Limits, load_config, question_test_files  # noqa: E402
+from autograder.config import DEFAULT_CONFIG, KIT_ROOT, Limits, load_config, pytest_env, question_test_files  # noqa: E402
 from autograder.grade import EXAMPLES, grade_batch  # noqa: E402
 from autograder.sandbox import Sandbox  # noqa: E402
 from autograder.zygote import ZYGOTE_ENV, Zygote  # noqa: E402
@@ -32,12 +32,8 @@ TARGETS = {"no-op call (us)": 1000, "start-up per submission in a batch (s)": 0.
            "batch speed-up, warm vs one pytest each": 3.0, "speed-up per submission vs otter run": 1.0}
 
 
-def median_of(values: list[float]) -> float:
-    return statistics.median(values)
-
-
 def report(name: str, values: list[float], unit: str) -> float:
-    value = median_of(values)
+    value = statistics.median(values)
     print(f"  {name:<58} {value:>10.3f} {unit:<6} (median of {len(values)})", flush=True)
     return value
 
@@ -130,8 +126,7 @@ def student_loop(args, config) -> float:
     tests = [str(p) for p in question_test_files(questions, ("public",))]
     command = [sys.executable, "-m", "pytest", *tests, "-q", "-p", "no:cacheprovider", f"--rootdir={KIT_ROOT}",
                f"--submission={PERFECT}"]
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
-    values = [timed(lambda: subprocess.run(command, cwd=KIT_ROOT, env=env, stdout=subprocess.DEVNULL, check=True))
+    values = [timed(lambda: subprocess.run(command, cwd=KIT_ROOT, env=pytest_env(), stdout=subprocess.DEVNULL, check=True))
               for _ in range(args.repeats)]
     return report(f"student loop: public tests of {'q8' if args.quick else 'layers'} (pytest), wall", values, "s")
 
