@@ -31,7 +31,10 @@ class Recipe:
     weight_decay: float = 0.0
     batch_size: int = 64
     epochs: int = 10
-    options: dict = field(default_factory=dict)
+    cosine: bool = False           # anneal the learning rate to 0 over the epochs (else keep it constant)
+    channels_last: bool = False    # NHWC memory layout: 2.3x faster for EfficientNet's depthwise convs on CPU
+    shift: int = 0                 # shift each training image by up to this many pixels (zero padding); 0: off
+    dropout: bool = True           # False: Dropout and stochastic depth off while training (they slow a short run)
 
     def build(self, solutions: Path = SOLUTIONS) -> nn.Module:
         path = solutions / f"{self.question}.py"
@@ -51,8 +54,12 @@ class Recipe:
 RECIPES = {
     "lenet": Recipe("q6_lenet", "LeNet", (10,), lr=0.05, epochs=10),
     "simple_nn": Recipe("q6_lenet", "SimpleNN", (10,), lr=0.01, epochs=10),
+    # EfficientNet-B0 from scratch on 32x32 images, sized for a CPU (see grading.yml for its calibration):
+    # channels_last for speed, no dropout or stochastic depth (they slow so short a run), small random shifts
+    # against overfitting 5000 images with 4 million parameters.
     "efficientnet": Recipe("q7_efficientnet", "efficientnet", ("b0", 10), optimizer="AdamW", lr=1e-3,
-                           weight_decay=1e-4, batch_size=32, epochs=4),
+                           weight_decay=1e-4, batch_size=64, epochs=15, cosine=True, channels_last=True,
+                           dropout=False, shift=2),
 }
 
 
@@ -68,11 +75,17 @@ def train(model: nn.Module, recipe: Recipe, train_set: ImageSet, test_set: Image
     """Train with the recipe, the whole dataset kept on `device`; return per-epoch loss and test accuracy."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    model.to(device)
+    if not recipe.dropout:
+        for module in model.modules():
+            if isinstance(module, nn.Dropout) or type(module).__name__ == "StochasticDepth":
+                module.p = 0.0
+    layout = torch.channels_last if recipe.channels_last else torch.contiguous_format
+    model.to(device, memory_format=layout)
     optimizer = recipe.make_optimizer(model)
-    images, labels = train_set.images.to(device), train_set.labels.to(device)
+    images, labels = train_set.images.to(device, memory_format=layout), train_set.labels.to(device)
     history = History()
     steps = (len(labels) + recipe.batch_size - 1) // recipe.batch_size
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs * steps) if recipe.cosine else None
     bar = tqdm(total=epochs * steps, unit="batch", desc=f"training {recipe.factory}",
                disable=None if progress else True)  # None: a bar on a terminal, none in logs
     for epoch in range(epochs):
@@ -82,9 +95,12 @@ def train(model: nn.Module, recipe: Recipe, train_set: ImageSet, test_set: Image
         for start in range(0, len(order), recipe.batch_size):
             batch = order[start:start + recipe.batch_size]
             optimizer.zero_grad()
-            loss = F.cross_entropy(model(images[batch]), labels[batch])
+            inputs = random_shift(images[batch], recipe.shift, generator) if recipe.shift else images[batch]
+            loss = F.cross_entropy(model(inputs), labels[batch])
             loss.backward()
             optimizer.step()
+            if schedule:
+                schedule.step()
             total += loss.detach() * len(batch)  # no .item() per step: the GPU need not wait
             bar.update()
         history.losses.append(total.item() / len(labels))
@@ -95,7 +111,16 @@ def train(model: nn.Module, recipe: Recipe, train_set: ImageSet, test_set: Image
             tqdm.write(f"epoch {epoch + 1}/{epochs}: loss {history.losses[-1]:.3f}, "
                        f"test accuracy {history.accuracies[-1]:.1%}, {history.seconds[-1]:.1f} s")
     bar.close()
+    model.to(memory_format=torch.contiguous_format)  # the checkpoint's tensors in the usual layout
     return history
+
+
+def random_shift(images: torch.Tensor, pixels: int, generator: torch.Generator) -> torch.Tensor:
+    """Each image moved by its own random offset of -pixels..pixels per axis; what leaves is cut, zeros come in."""
+    n, _, height, width = images.shape
+    padded = F.pad(images, [pixels] * 4)
+    dy, dx = torch.randint(0, 2 * pixels + 1, (2, n), generator=generator).tolist()
+    return torch.stack([padded[i, :, y:y + height, x:x + width] for i, (y, x) in enumerate(zip(dy, dx))])
 
 
 def evaluate(model: nn.Module, test_set: ImageSet, device: torch.device, batch_size: int = 500):
