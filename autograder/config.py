@@ -85,8 +85,8 @@ class DatasetThresholds:
     lenet: AccuracyThreshold = setting(AccuracyThreshold, "LeNet checkpoint (q6, lenet.pt).")
     simple_nn: AccuracyThreshold = setting(AccuracyThreshold, "Fully connected network (q6, simple_nn.pt).")
     efficientnet: AccuracyThreshold = setting(AccuracyThreshold, "EfficientNet-B0 checkpoint (q7, efficientnet.pt).")
-    lenet_over_simple_nn: float = setting(0.0, "Overall accuracy LeNet must have above the fully connected network.")
-    efficientnet_over_lenet: float = setting(0.0, "Overall accuracy EfficientNet must have above LeNet.")
+    lenet_over_simple_nn: float = setting(0.0, "Overall accuracy LeNet must have above the fully connected network.", 0)
+    efficientnet_over_lenet: float = setting(0.0, "Overall accuracy EfficientNet must have above LeNet.", 0)
 
 
 @dataclass(frozen=True)

@@ -145,11 +145,12 @@ def write_gradebook(graded: list[Graded], questions: list[str], path: Path) -> N
 
 def summary_table(graded: list[Graded], questions: list[str]) -> str:
     width = max([len("submission")] + [len(g.name) for g in graded])
-    header = f"{'submission':<{width}}  {'score':>13}  " + "  ".join(f"{q[:14]:>14}" for q in questions) + "  status"
+    column = max([8] + [len(q) for q in questions])
+    header = f"{'submission':<{width}}  {'score':>13}  " + "  ".join(f"{q:>{column}}" for q in questions) + "  status"
     lines = [header, "-" * len(header)]
     for g in graded:
         per_question = g.results.get("extra_data", {}).get("questions", {})
-        cells = "  ".join(f"{per_question.get(q, {}).get('score', 0.0):>14.2f}" for q in questions)
+        cells = "  ".join(f"{per_question.get(q, {}).get('score', 0.0):>{column}.2f}" for q in questions)
         total = f"{g.results['score']:.2f} / {g.results['max_score']:g}"
         lines.append(f"{g.name:<{width}}  {total:>13}  {cells}  {g.status}")
     return "\n".join(lines)

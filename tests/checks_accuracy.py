@@ -101,6 +101,7 @@ def expect_better(better: Scored, worse: Scored, margin: float) -> None:
     for scored in (better, worse):
         measured(scored)
     gap = better.accuracy() - worse.accuracy()
+    wanted = f"at least {margin:.1%} more accurate" if margin > 0 else "at least as accurate"
     assert gap >= margin, (
         f"{better.title} reached {better.accuracy():.1%} and {worse.title} {worse.accuracy():.1%}: "
-        f"{TITLES[better.name]} should be at least {margin:.1%} more accurate (it is {gap:+.1%}).")
+        f"{TITLES[better.name]} should be {wanted} (it is {gap:+.1%}).")
