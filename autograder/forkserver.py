@@ -6,14 +6,13 @@ import json
 import os
 import queue
 import select
-import signal
 import subprocess
 import sys
 import time
 import traceback
 
 from .config import KIT_ROOT, pytest_env
-from .isolation import die_with_parent, end_workers_of
+from .isolation import die_with_parent, end_workers_of, kill
 from .zygote import ZYGOTE_ENV, Zygote
 
 READY_SECONDS = 120  # starting Python and importing torch, once per server
@@ -45,7 +44,7 @@ class ForkServer:
             timed_out = False
         except ServerLost:
             timed_out = self.process.poll() is None
-            _kill(pid)
+            kill(pid)
             if not timed_out:  # the server is gone: its child died with it (PDEATHSIG)
                 end_workers_of(pid)
                 raise
@@ -55,7 +54,7 @@ class ForkServer:
         return self._expect("status", time.monotonic() + 10), timed_out
 
     def close(self) -> None:
-        _kill(self.process.pid)
+        kill(self.process.pid)
         self.process.wait()
         for stream in (self.process.stdin, self.process.stdout):
             stream.close()
@@ -107,13 +106,6 @@ class ForkServers:
         for server in self.all:
             server.close()
         self.zygote.close()
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 # -- the server ---------------------------------------------------------------

@@ -73,13 +73,17 @@ def end_processes(uids: range) -> int:
         found = processes_of(uids)
         if not found:
             break
-        for pid in found:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                ended += 1
-            except ProcessLookupError:
-                pass
+        ended += sum(kill(pid) for pid in found)
     return ended
+
+
+def kill(pid: int) -> bool:
+    """SIGKILL pid; False when there was no such process any more."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+        return True
+    except ProcessLookupError:
+        return False
 
 
 def end_workers_of(grader_pid: int) -> int:

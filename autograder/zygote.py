@@ -23,6 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import isolation
+
 ZYGOTE_ENV = "AUTOGRADER_ZYGOTE"
 BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); from autograder.zygote import serve; serve(int(sys.argv[2]))")
 MAX_MESSAGE = 1 << 16
@@ -72,10 +74,7 @@ class ForkedWorker:
 
     def kill(self) -> None:
         if self.returncode is None:  # the worker, or its zombie, still holds its pid
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            isolation.kill(self.pid)
 
     def _reply(self, timeout: float | None) -> dict | None:
         """The zygote's next line; None when it hung up; TimeoutExpired after timeout seconds."""
@@ -112,7 +111,6 @@ def start_worker(settings: dict, env: dict, stdout, start_seconds: float) -> For
 # -- the zygote ------------------------------------------------------------------
 def serve(listener_fd: int) -> None:
     listener = socket.socket(fileno=listener_fd)  # early requests wait in its backlog while torch is imported
-    from . import isolation
     isolation.die_with_parent()
     from . import worker  # noqa: F401 - torch, numpy and the harness, imported once for every worker
     gc.freeze()  # the workers' collections skip what was imported (and leave its pages shared)
@@ -186,7 +184,7 @@ def _become_worker(request: dict, fds: list[int]) -> None:
         os.environ.update(request["env"])
         os.chdir(settings["scratch"])
         sys.argv = ["-c", settings["kit_root"], json.dumps(settings)]  # what a cold worker's code sees
-        from . import isolation, worker
+        from . import worker
         confinement = isolation.confine(Path(settings["root"]), Path(settings["scratch"]),
                                         Path(settings["kit_root"]), settings["file_size_mb"])
         worker.main(settings, confinement)

@@ -219,9 +219,14 @@ def expect_same_outputs(module, node: dict, reference: nn.Module, x: torch.Tenso
                  "a bias)")
 
 
-def is_close(got: torch.Tensor, expected: torch.Tensor) -> bool:
+def off_positions(got: torch.Tensor, expected: torch.Tensor) -> torch.Tensor:
+    """Where got is farther from expected than SAME_WEIGHTS_TOLERANCE * max(1, max |expected|) (or NaN)."""
     allowed = SAME_WEIGHTS_TOLERANCE * max(1.0, expected.abs().max().item())
-    return bool(((got.double() - expected.double()).abs() <= allowed).all())
+    return ~((got.double() - expected.double()).abs() <= allowed)
+
+
+def is_close(got: torch.Tensor, expected: torch.Tensor) -> bool:
+    return not off_positions(got, expected).any()
 
 
 def expect_close(got, expected: torch.Tensor, call: str, what: str = "the output") -> None:
@@ -230,9 +235,7 @@ def expect_close(got, expected: torch.Tensor, call: str, what: str = "the output
     assert isinstance(got, torch.Tensor), f"{call}: {what} should be a tensor, got {kind}"
     assert tuple(got.shape) == tuple(expected.shape), (
         f"{call}: {what} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}")
-    error = (got.double() - expected.double()).abs()
-    allowed = SAME_WEIGHTS_TOLERANCE * max(1.0, expected.abs().max().item())
-    wrong = ~(error <= allowed)
+    wrong = off_positions(got, expected)
     if wrong.any():
         first = tuple(wrong.nonzero()[0].tolist())
         raise AssertionError(f"{call}: {what} differs from the reference's at {int(wrong.sum())} of {wrong.numel()} "
