@@ -70,12 +70,33 @@ def prepare_reference_checkpoints(config, questions: list[str]) -> None:
         ensure_reference_checkpoints(config, names, pick_device(config.device))
 
 
+def doctor(args) -> int:
+    """What this machine gives the sandbox: the level, why, and what to change for a stronger one."""
+    from .isolation import PROTECTS, USERS, detect_level, unreadable_for_workers
+
+    level = detect_level()
+    print(f"sandbox level: {level.name}\n  why: {level.reason}\n  protects: {PROTECTS[level.name]}")
+    if level.fix:
+        print(f"  stronger: {level.fix}")
+    problems = list(level.problems)
+    if args.fix:  # at any level: a later run may be without namespaces, or as another user
+        for path, mode in unreadable_for_workers():
+            print(f"  fixed: chmod {mode} {path}")
+            path.chmod(path.stat().st_mode | (0o005 if mode == "o+rx" else 0o001))
+        problems = []
+    for problem in problems:
+        print(f"  problem: {problem} (or run `autograder doctor --fix`)")
+    if level.name == USERS and not problems:
+        print("  student code can import the Python environment and the kit's engine as its own user.")
+    return 1 if problems else 0
+
+
 def release(args) -> int:
     from .release import ReleaseError, make_release
 
     try:
         checks = make_release(args.assignment, args.out, Path(args.config), otter=args.otter, jobs=args.jobs,
-                              mutants=args.mutants)
+                              mutants=args.mutants, allow_synthetic_data=args.allow_synthetic_data)
     except ReleaseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -91,6 +112,9 @@ def add_release_command(commands) -> None:
     parser.add_argument("--jobs", type=int, default=2, help="checks run at once (default: 2)")
     parser.add_argument("--mutants", type=int, help="mutants tried per question (default: 40)")
     parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="course settings (default: grading.yml)")
+    parser.add_argument("--allow-synthetic-data", action="store_true",
+                        help="release an assignment with checkpoints although grading.yml grades them on the "
+                             "synthetic images (data.name: synthetic), e.g. for a trial run")
     parser.set_defaults(run=release)
 
 
@@ -140,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     grade_parser.add_argument("--cold", action="store_true",
                               help="start Python, torch and pytest afresh for every submission (slower; see Speed)")
     grade_parser.set_defaults(run=grade)
+    doctor_parser = commands.add_parser("doctor", help="say how far this machine can confine student code, and how "
+                                                       "to get more")
+    doctor_parser.add_argument("--fix", action="store_true", help="make the Python environment readable by the "
+                                                                  "workers' users (chmod o+x on folders above it)")
+    doctor_parser.set_defaults(run=doctor)
     add_model_commands(commands)
     add_release_command(commands)
     args = parser.parse_args(argv)

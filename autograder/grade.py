@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from .config import KIT_ROOT, GradingConfig, pytest_env, question_test_files
 from .forkserver import ForkServers
-from .isolation import end_workers_of
+from .isolation import detect_level, end_workers_of, grader_files_locked, grader_only_paths
 from .plots import plot_scores
 from .results import feedback_markdown
 
@@ -61,10 +61,11 @@ def grade_one(source: Path, name: str, out: Path, config: GradingConfig, config_
             f"--grading-config={config_path.resolve()}"]
     started = time.monotonic()
     limit = config.limits.submission_seconds + START_SLACK_SECONDS
-    if servers is None:
-        code, timed_out = run_cold(args, folder / "grader.log", limit)
-    else:
-        code, timed_out = servers.grade(args, str(folder / "grader.log"), limit)
+    with grader_files_locked([*grader_only_paths(KIT_ROOT), out, source]):  # modes come back even if it is killed
+        if servers is None:
+            code, timed_out = run_cold(args, folder / "grader.log", limit)
+        else:
+            code, timed_out = servers.grade(args, str(folder / "grader.log"), limit)
     if timed_out:
         problem = f"grading took longer than {limit:g} s and was stopped"
     elif code is None:
@@ -115,8 +116,13 @@ def grade_batch(sources: list[Path], out: Path, config: GradingConfig, config_pa
     out.mkdir(parents=True, exist_ok=True)
     names = unique_names(sources)
     graded: list[Graded] = []
+    level = detect_level()
+    print(level.describe() + (f"\n  stronger: {level.fix}" if level.fix else ""), file=sys.stderr)
+    for problem in level.problems:
+        print(f"  problem: {problem}", file=sys.stderr)
     servers = ForkServers(min(jobs, len(sources))) if warm else contextlib.nullcontext()
-    with servers, ThreadPoolExecutor(max_workers=jobs) as pool, \
+    with grader_files_locked([*grader_only_paths(KIT_ROOT), out, *sources]), servers, \
+            ThreadPoolExecutor(max_workers=jobs) as pool, \
             tqdm(total=len(sources), unit="submission", desc="grading", file=sys.stderr) as progress:
         futures = [pool.submit(grade_one, s, n, out, config, config_path, questions, tests, servers if warm else None)
                    for s, n in zip(sources, names)]
@@ -135,12 +141,14 @@ def grade_batch(sources: list[Path], out: Path, config: GradingConfig, config_pa
 def write_gradebook(graded: list[Graded], questions: list[str], path: Path) -> None:
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["submission", "score", "max_score", *questions, "execution_time", "status"])
+        writer.writerow(["submission", "score", "max_score", *questions, "execution_time", "status", "sandbox"])
         for g in graded:
-            per_question = g.results.get("extra_data", {}).get("questions", {})
+            extra = g.results.get("extra_data", {})
+            per_question = extra.get("questions", {})
             writer.writerow([g.name, g.results["score"], g.results["max_score"],
                              *(per_question.get(q, {}).get("score", 0.0) for q in questions),
-                             g.results.get("execution_time", ""), g.status])
+                             g.results.get("execution_time", ""), g.status,
+                             extra.get("sandbox", {}).get("level", detect_level().name)])
 
 
 def summary_table(graded: list[Graded], questions: list[str]) -> str:

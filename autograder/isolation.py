@@ -1,13 +1,22 @@
-"""Confines a worker when the grader runs as root: a private file tree, no network, a user of its own."""
+"""Confines a worker as far as the machine allows: the three levels, how to tell which one holds, and each step."""
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import functools
 import json
 import os
+import platform
 import shutil
 import signal
+import site
+import stat
+import subprocess
 import sys
+import sysconfig
 import tempfile
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x08000000, 0x40000000
@@ -18,6 +27,69 @@ FIRST_WORKER_UID = 1 << 30  # far above any real account; uid = FIRST_WORKER_UID
 SLOTS = 64                  # sandboxes one grading process may have open at once
 
 _libc = ctypes.CDLL(None, use_errno=True)
+KIT_ENGINE = Path(__file__).resolve().parent  # the autograder/ package: workers import it
+
+# -- confinement levels ------------------------------------------------------------------
+NAMESPACES, USERS, NONE = "namespaces", "users", "none"
+PROTECTS = {
+    NAMESPACES: "a private file tree (hidden tests, solutions, grading.yml, other submissions and results do not "
+                "exist for student code), no network, a user of its own with a process limit",
+    USERS: "a user of its own with a process limit; the grader's files (hidden tests, solutions, grading.yml, "
+           "other submissions, results) are locked by file permissions while grading; the network stays open",
+    NONE: "time, memory, file-size and output limits only: student code runs as the grader's user and can read "
+          "what it can (hidden tests included), use the network and start processes freely",
+}
+NAMESPACE_PROBE = ("import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); "
+                   f"sys.exit(0 if libc.unshare({CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC}) == 0 and libc.mount("
+                   f"None, b'/', None, {MS_REC | MS_PRIVATE}, None) == 0 else ctypes.get_errno())")
+
+
+@dataclass(frozen=True)
+class Level:
+    """How far workers are confined on this machine, why, and what would give a stronger level."""
+    name: str                      # NAMESPACES, USERS or NONE
+    reason: str                    # why this machine gives this level
+    fix: str = ""                  # what to change for a stronger level ("" at the strongest)
+    problems: tuple[str, ...] = ()  # what keeps this level from working as it should, with the fix
+
+    def describe(self) -> str:
+        """One line for a terminal or a log: the level, what it protects and why."""
+        return f"sandbox level: {self.name} ({self.reason}): {PROTECTS[self.name]}"
+
+
+@functools.cache
+def detect_level() -> Level:
+    """The level workers get on this machine (probed once per process, in a child process)."""
+    if sys.platform != "linux":
+        return Level(NONE, f"this is {platform.system()}, where the kit has only its portable worker",
+                     "grade on Linux as root (a VM or a container) for a stronger level")
+    if os.geteuid() != 0:
+        return Level(NONE, f"the grader runs as an ordinary user (uid {os.geteuid()}), not root",
+                     "run the grader as root (sudo, or root in a container) for the users level; as root with "
+                     "CAP_SYS_ADMIN for the namespaces level")
+    probe = subprocess.run([sys.executable, "-I", "-S", "-c", NAMESPACE_PROBE], capture_output=True, timeout=60)
+    if probe.returncode != 0:
+        return Level(USERS, f"root, but Linux namespaces are refused ({os.strerror(probe.returncode)}; "
+                            "as in Docker without --privileged, and on Gradescope)",
+                     "for the namespaces level, run the container with --cap-add SYS_ADMIN --security-opt "
+                     "seccomp=unconfined --security-opt apparmor=unconfined (or --privileged); Gradescope's "
+                     "containers cannot", tuple(f"{path} ({stat.filemode(path.stat().st_mode)}) keeps student code "
+                                               f"from importing Python modules: run `chmod {mode} {path}`"
+                                               for path, mode in unreadable_for_workers()))
+    return Level(NAMESPACES, "root with the right to create Linux namespaces")
+
+
+def unreadable_for_workers() -> list[tuple[Path, str]]:
+    """Folders that keep a worker's own user from the Python environment or the kit's engine, each with the
+    chmod that opens them (o+x to pass through a folder above, o+rx for the folder itself)."""
+    blocked = {}
+    for path in [*python_dirs(KIT_ENGINE.parent, Path(tempfile.gettempdir())), KIT_ENGINE]:
+        for above in reversed(path.parents):
+            if not above.stat().st_mode & stat.S_IXOTH:
+                blocked.setdefault(above, "o+x")
+        if path.stat().st_mode & (stat.S_IROTH | stat.S_IXOTH) != stat.S_IROTH | stat.S_IXOTH:
+            blocked[path] = "o+rx"
+    return sorted(blocked.items())
 
 
 def worker_uid(grader_pid: int, slot: int) -> int:
@@ -33,32 +105,73 @@ def confine_worker(settings: str) -> dict:
 
 
 def confine(root: Path, scratch: Path, kit_root: Path, tmp_mb: int) -> dict:
-    """Enter new mount, network and IPC namespaces and chroot into `root`, a tree showing only the system,
-    Python, the kit's engine and the scratch folder. Never raises: returns what holds, with the reason
-    when it could not be done. Must run before the process starts threads (before torch is imported)."""
+    """Confine this worker as far as the machine allows; return {"level": ..., "reason": ...}.
+
+    As root with namespaces: new mount, network and IPC namespaces and a chroot into `root`, a tree showing
+    only the system, Python, the kit's engine and the scratch folder. As root without them: nothing here (the
+    worker still becomes a user of its own). Never raises. Must run before the process starts threads."""
     if os.geteuid() != 0:
-        return {"confined": False, "reason": "the grader does not run as root"}
+        return {"level": NONE, "reason": "the grader does not run as root"}
     try:
         _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC), "unshare")
     except OSError as exc:
-        return {"confined": False, "reason": f"Linux namespaces are not available ({exc.strerror})"}
+        return {"level": USERS, "reason": f"Linux namespaces are not available ({exc.strerror})"}
     try:
         _mount(None, "/", flags=MS_REC | MS_PRIVATE)  # nothing mounted from here on reaches the host
         _build_tree(root, scratch, kit_root, tmp_mb)
         os.chroot(root)
         os.chdir(scratch)
     except OSError as exc:
-        return {"confined": False, "reason": f"the worker's file tree could not be built ({exc})"}
-    return {"confined": True, "reason": ""}
+        return {"level": USERS, "reason": f"the worker's file tree could not be built ({exc})"}
+    return {"level": NAMESPACES, "reason": ""}
 
 
 def drop_privileges(uid: int, scratch: Path) -> None:
-    """Become `uid` for good (no groups, no capabilities, no way back through setuid programs)."""
-    os.chown(scratch, uid, uid)
+    """Become `uid` for good (no groups, no capabilities, no way back through setuid programs), owning the
+    scratch folder and the submission's files in it, which no other worker may enter."""
+    for folder, _, files in os.walk(scratch):
+        for path in (folder, *(os.path.join(folder, name) for name in files)):
+            os.lchown(path, uid, uid)
+    os.chmod(scratch, 0o700)
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
+
+
+# -- the grader's files at the users level ---------------------------------------------------
+_locked: dict[str, list] = {}  # path -> [mode before locking, how many holders]
+_locked_guard = threading.Lock()
+
+
+def grader_only_paths(kit_root: Path) -> list[Path]:
+    """The kit's entries a worker must not read: all but the engine and the Python environment."""
+    needed = [KIT_ENGINE, *python_dirs(kit_root, Path(tempfile.gettempdir()))]
+    return sorted(entry for entry in kit_root.iterdir()
+                  if not any(entry == n or entry in n.parents or n in entry.parents for n in needed))
+
+
+@contextlib.contextmanager
+def grader_files_locked(paths: list[Path]):
+    """At the users level, make these files and folders readable by their owner only while grading (a worker's
+    own user is never their owner), then give them back their modes. Nested and repeated holders share a lock."""
+    held = [str(p) for p in paths if detect_level().name == USERS and p.exists() and not p.is_symlink()]
+    with _locked_guard:
+        for path in held:
+            if path not in _locked:
+                mode = stat.S_IMODE(os.stat(path).st_mode)
+                _locked[path] = [mode, 0]
+                os.chmod(path, mode & ~0o077)
+            _locked[path][1] += 1
+    try:
+        yield
+    finally:
+        with _locked_guard:
+            for path in held:
+                _locked[path][1] -= 1
+                if _locked[path][1] == 0:
+                    with contextlib.suppress(OSError):
+                        os.chmod(path, _locked.pop(path)[0])
 
 
 def die_with_parent() -> None:
@@ -129,9 +242,12 @@ def _build_tree(root: Path, scratch: Path, kit_root: Path, tmp_mb: int) -> None:
 
 
 def python_dirs(kit_root: Path, home: Path) -> list[Path]:
-    """Where the interpreter, its standard library and the installed packages live (never the kit root)."""
+    """Where the interpreter, its standard library and the installed packages live (never the kit root).
+
+    From the interpreter's own settings, not sys.path: in a grader, pytest adds the kit's test folders there."""
     candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-                  os.path.dirname(os.path.realpath(sys.executable)), *sys.path}
+                  os.path.dirname(os.path.realpath(sys.executable)), *sysconfig.get_paths().values(),
+                  *site.getsitepackages()}
     found = set()
     for candidate in candidates:
         if candidate and os.path.isdir(candidate):

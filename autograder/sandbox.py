@@ -1,6 +1,7 @@
 """The grader's side of the sandbox: starts, limits, talks to and restarts the worker process."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -44,6 +45,7 @@ class Sandbox:
     def __init__(self, files: dict[str, Path], limits: Limits, device: str = "cpu"):
         self.limits, self.device = limits, device
         self.home = Path(tempfile.mkdtemp(prefix=isolation.home_prefix(os.getpid())))
+        self.home.chmod(0o711)              # a worker of its own user reaches its scratch, lists nothing here
         self.scratch = self.home / "work"   # the submission's files; the worker's working directory
         self.scratch.mkdir()
         (self.home / "root").mkdir()        # where a confined worker mounts its own file tree
@@ -51,7 +53,9 @@ class Sandbox:
             shutil.copy2(source, self.scratch / name)
         self.slot = _take_slot()
         self.uid = isolation.worker_uid(os.getpid(), self.slot)  # the worker's user when the grader is root
-        self.isolation: dict = {}  # what the latest worker reported: {"confined": bool, "reason": str}
+        self.isolation: dict = {}  # what the latest worker reported: {"level": isolation level, "reason": str}
+        self._held = contextlib.ExitStack()  # at the users level: hidden tests, solutions... owner-only until close()
+        self._held.enter_context(isolation.grader_files_locked(isolation.grader_only_paths(KIT_ROOT)))
         self.budget = limits.submission_seconds
         self.process: subprocess.Popen | None = None
         self.generation = 0
@@ -101,11 +105,12 @@ class Sandbox:
             self._stop()
             raise errors.ProtocolViolation("the worker process did not start properly.")
         self.isolation = dict(hello.get("isolation") or {})
-        if not self.isolation.get("confined") and self.isolation.get("reason") not in _warned:
-            _warned.add(self.isolation.get("reason"))
-            warnings.warn(f"student code runs unconfined: {self.isolation.get('reason')}; it can read what this "
-                          "user can read (hidden tests included), use the network and start processes freely. "
-                          "Grade as root on Linux for the full sandbox (see the README).", stacklevel=2)
+        level, reason = self.isolation.get("level"), self.isolation.get("reason")
+        if level != isolation.NAMESPACES and reason not in _warned:
+            _warned.add(reason)
+            warnings.warn(f"student code runs at the sandbox level {level!r} ({reason}): "
+                          f"{isolation.PROTECTS.get(level, '')}. `autograder doctor` says how to get a stronger "
+                          "level.", stacklevel=2)
 
     def _stop(self) -> None:
         if self.process is None:
@@ -125,6 +130,7 @@ class Sandbox:
     def close(self) -> None:
         self._stop()
         shutil.rmtree(self.home, ignore_errors=True)
+        self._held.close()
         with _slots_lock:
             _slots_in_use.discard(self.slot)
 

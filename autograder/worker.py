@@ -272,7 +272,7 @@ def limit_gpu_memory(fraction: float) -> None:
 
 def main(settings: dict, confinement: dict | None = None) -> None:
     """Serve one sandbox: settings as the grader sent them, confinement as isolation.confine reported it."""
-    confinement = confinement or {"confined": False, "reason": "the worker was started without isolation"}
+    confinement = confinement or {"level": isolation.NONE, "reason": "the worker was started without isolation"}
     requests, replies = settings["requests_fd"], settings["replies_fd"]
     scratch = Path(settings["scratch"])
     os.chdir(scratch)
@@ -280,10 +280,11 @@ def main(settings: dict, confinement: dict | None = None) -> None:
     torch.set_num_threads(settings["threads"])
     if settings["device"] == "cuda":
         limit_gpu_memory(settings["gpu_memory_fraction"])
-    processes = settings["processes"] if confinement["confined"] else None
+    own_user = confinement["level"] != isolation.NONE  # the grader is root: the worker becomes a user of its own
+    processes = settings["processes"] if own_user else None
     memory_mb = settings["memory_mb"] if settings["device"] == "cpu" else None  # CUDA reserves a huge address range
     apply_limits(memory_mb, settings["file_size_mb"], processes)
-    if confinement["confined"]:
+    if own_user:
         isolation.drop_privileges(settings["uid"], scratch)
     isolation.die_with_parent()
     if os.getppid() != settings["parent_pid"]:  # its parent died before the line above: no one will ask

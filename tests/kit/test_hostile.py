@@ -28,8 +28,11 @@ QUESTIONS = ["q2_relu", "q8_output_size"]  # every submission is graded on both;
 PUBLIC_TESTS = [str(KIT_ROOT / "tests" / "public" / f"test_{qid}.py") for qid in QUESTIONS]  # enough, and quick
 LIMITS = {"call_seconds": 3, "submission_seconds": 120, "memory_mb": 512, "file_size_mb": 16, "output_kb": 16,
           "processes": 32}
-AS_ROOT = os.geteuid() == 0
-ROOT_ONLY = "needs a grader running as root (the worker's own user and Linux namespaces)"
+LEVEL = isolation.detect_level().name  # CI runs this file at its own level, and again under capsh (test_levels)
+RANK = {isolation.NONE: 0, isolation.USERS: 1, isolation.NAMESPACES: 2}
+AS_OWN_USER = RANK[LEVEL] >= RANK[isolation.USERS]
+ROOT_ONLY = "needs a grader running as root (the worker's own user)"
+NAMESPACES_ONLY = "needs a grader running as root with Linux namespaces (no network for the worker)"
 RECEPTIVE = "receptive_field"
 LEAKY = "leaky_relu|rectifier"
 PIPE = "did your code write to, close or replace the grader's pipe?"
@@ -41,7 +44,7 @@ class Case:
     question: str      # the question whose file the case breaks; the other graded question stays perfect
     affects: str       # regex on test names: only these tests of the question may fail (at least one does)
     message: str | None  # in the feedback of every failed test (None: checked by a test of its own)
-    root_only: bool = False
+    needs: str = isolation.NONE  # the weakest sandbox level at which the case's message holds
 
 
 CASES = {
@@ -57,7 +60,7 @@ CASES = {
     "sleeps": Case("q8_output_size", RECEPTIVE, "did not finish within 3 s (the time limit per call)"),
     "spins_in_c": Case("q8_output_size", RECEPTIVE, "did not finish within 3 s (the time limit per call)"),
     "forks_without_end": Case("q8_output_size", RECEPTIVE, "exceeded the limit of 32 processes and threads",
-                              root_only=True),
+                              needs=isolation.USERS),
     "allocates_without_end": Case("q8_output_size", RECEPTIVE, "exceeded the 512 MiB memory limit"),
     "writes_a_huge_file": Case("q8_output_size", RECEPTIVE, "exceeded the 16 MiB file-size limit"),
     "prints_megabytes": Case("q8_output_size", RECEPTIVE, "more bytes of output were dropped: at most 16 KiB "
@@ -67,23 +70,23 @@ CASES = {
     "calls_os_exit": Case("q8_output_size", RECEPTIVE, "your code ended the process (exit status 0"),
     "kills_itself": Case("q8_output_size", RECEPTIVE, "the process running your code was killed (SIGKILL)"),
     "kills_its_parent": Case("q8_output_size", RECEPTIVE, "raised PermissionError: [Errno 1] Operation not "
-                             "permitted", root_only=True),
+                             "permitted", needs=isolation.USERS),
     "segfaults": Case("q8_output_size", RECEPTIVE, "crashed with a segmentation fault"),
     "closes_the_pipe": Case("q8_output_size", RECEPTIVE, f"the worker lost its pipe to the grader; {PIPE}"),
     "writes_garbage_to_the_pipe": Case("q8_output_size", RECEPTIVE, f"which the worker never sends; {PIPE}"),
     "forges_a_reply": Case("q8_output_size", RECEPTIVE, f"did not answer this call; {PIPE}"),
-    "reads_hidden_material": Case("q8_output_size", RECEPTIVE, "raised RuntimeError", root_only=True),
-    "writes_into_the_grader": Case("q8_output_size", RECEPTIVE, "raised RuntimeError", root_only=True),
+    "reads_hidden_material": Case("q8_output_size", RECEPTIVE, "raised RuntimeError", needs=isolation.USERS),
+    "writes_into_the_grader": Case("q8_output_size", RECEPTIVE, "raised RuntimeError", needs=isolation.USERS),
     "walks_gc_and_frames": Case("q8_output_size", RECEPTIVE, "grader modules: []; grader objects: []"),
     "opens_a_network_connection": Case("q8_output_size", RECEPTIVE, "no connection: [Errno 101] Network is "
-                                       "unreachable", root_only=True),
+                                       "unreachable", needs=isolation.NAMESPACES),
     "returns_wrong_values": Case("q2_relu", LEAKY, "is wrong at"),
     "monkeypatches_the_checks": Case("q2_relu", ".", None),  # its patched builtins also break torch's autograd
     "returns_wrong_dtype": Case("q2_relu", LEAKY, "has dtype float64, expected float"),
     "returns_wrong_device": Case("q2_relu", LEAKY, "returned a tensor on the meta device, which holds no values"),
     "returns_nans": Case("q2_relu", LEAKY, "got nan"),
 }
-GRADED = [name for name, case in CASES.items() if AS_ROOT or not case.root_only]
+GRADED = [name for name, case in CASES.items() if RANK[LEVEL] >= RANK[case.needs]]
 
 
 def make_submission(root: Path, name: str, case: Case, port: int) -> Path:
@@ -159,6 +162,7 @@ def test_every_submission_gets_results_a_gradebook_row_and_no_grader_error(batch
     for name, g in graded.items():
         assert json.loads((out / name / "results.json").read_text())["tests"], name
         assert float(rows[name]["score"]) == g.results["score"]
+        assert rows[name]["sandbox"] == LEVEL, name
         assert g.status == "ok", f"{name}: {g.status}"
         assert all("internal error" not in t["output"] for t in g.results["tests"]), name
 
@@ -174,7 +178,7 @@ def test_the_perfect_example_and_the_nested_zip_keep_full_marks(batch):
 @pytest.mark.parametrize("name", CASES)
 def test_a_hostile_submission_loses_only_what_it_breaks_with_an_honest_message(batch, name):
     if name not in GRADED:
-        pytest.skip(ROOT_ONLY)
+        pytest.skip(f"needs the sandbox level {CASES[name].needs!r}; this machine gives {LEVEL!r}")
     case, graded = CASES[name], batch[0][name]
     broken = outcomes_of(graded, case.question)
     failed = {test: t["output"] for test, t in broken.items() if t["status"] == "failed"}
@@ -197,12 +201,13 @@ def test_monkeypatching_checkers_in_the_worker_changes_no_verdict(batch):
     assert patched.results["score"] <= control.results["score"]
 
 
-@pytest.mark.skipif(not AS_ROOT, reason=ROOT_ONLY)
+@pytest.mark.skipif(not AS_OWN_USER, reason=ROOT_ONLY)
 def test_hidden_tests_solutions_and_grader_files_cannot_be_read(batch):
-    graded = batch[0]
+    graded, out, _ = batch
     hidden = (KIT_ROOT / "tests" / "hidden" / "test_q8_output_size.py").read_text().splitlines()[0]
     for name, g in graded.items():
-        assert hidden not in json.dumps(g.results), f"{name}: the hidden tests leaked into results.json"
+        for report in ("results.json", "feedback.md"):
+            assert hidden not in (out / name / report).read_text(), f"{name}: the hidden tests leaked into {report}"
     for output in (t["output"] for t in outcomes_of(graded["reads_hidden_material"], "q8_output_size").values()
                    if t["status"] == "failed"):
         attempts = ATTEMPT.findall(output)
@@ -211,7 +216,7 @@ def test_hidden_tests_solutions_and_grader_files_cannot_be_read(batch):
             assert what in ("No such file or directory", "Permission denied"), f"{path}: {what}"
 
 
-@pytest.mark.skipif(not AS_ROOT, reason=ROOT_ONLY)
+@pytest.mark.skipif(not AS_OWN_USER, reason=ROOT_ONLY)
 def test_the_results_folder_and_the_kit_cannot_be_written(batch):
     graded, out, _ = batch
     planted = [KIT_ROOT / "autograder" / "hostile_was_here.py", KIT_ROOT / "tests" / "hidden" / "hostile_was_here.py"]
@@ -231,10 +236,14 @@ def test_the_results_folder_and_the_kit_cannot_be_written(batch):
     assert results["tests"] and results["score"] < results["max_score"] == 20
 
 
-@pytest.mark.skipif(not AS_ROOT, reason=ROOT_ONLY)
-def test_student_code_reaches_no_network_and_leaves_no_process_behind(batch, listener):
+@pytest.mark.skipif(LEVEL != isolation.NAMESPACES, reason=NAMESPACES_ONLY)
+def test_student_code_reaches_no_network(batch, listener):
     with pytest.raises(BlockingIOError):
         listener.accept()  # nothing connected
+
+
+@pytest.mark.skipif(not AS_OWN_USER, reason=ROOT_ONLY)
+def test_student_code_leaves_no_process_behind(batch):
     processes = batch[2]
     assert len(processes["graders"]) == len(batch[0])
     assert processes["leftover workers"] == set()

@@ -112,7 +112,7 @@ def probe(tmp_path_factory):
 def test_a_root_grader_runs_student_code_as_an_unprivileged_user_that_sees_no_hidden_tests(probe):
     functions, sandbox = probe
     assert functions.identity() == {"uid": sandbox.uid, "euid": sandbox.uid, "sees_hidden_tests": False}
-    assert sandbox.isolation == {"confined": True, "reason": ""}
+    assert sandbox.isolation == {"level": isolation.NAMESPACES, "reason": ""}
     assert (KIT_ROOT / "tests" / "hidden").is_dir()
 
 
@@ -174,20 +174,29 @@ def test_the_workers_of_a_killed_grader_are_ended_even_if_they_defuse_the_kernel
 
 
 @pytest.mark.skipif(not AS_ROOT or not shutil.which("setpriv"), reason="needs root and util-linux's setpriv")
-def test_without_namespaces_the_grader_still_grades_and_warns_that_code_runs_unconfined():
-    """Root without CAP_SYS_ADMIN (e.g. a locked-down container): the worker serves unconfined, the grader says so."""
-    script = ("import sys, warnings; from pathlib import Path; from autograder.config import Limits; "
+def test_without_namespaces_the_worker_still_becomes_its_own_user_and_the_grader_says_so():
+    """Root without CAP_SYS_ADMIN (a default Docker container, Gradescope): the users level. The worker drops to a
+    user of its own, the kit's hidden tests are out of its reach while the sandbox is open, and the grader warns."""
+    script = ("import os, sys, warnings; from pathlib import Path; from autograder.config import KIT_ROOT, Limits; "
               "from autograder.proxy import Student; from autograder.sandbox import Sandbox; "
               "warnings.simplefilter('always'); "
               "sandbox = Sandbox({'hostile_probe.py': Path(sys.argv[1])}, Limits(), 'cpu'); "
-              "print(Student(sandbox).hostile_probe.identity(), sandbox.isolation); sandbox.close()")
+              "print(Student(sandbox).hostile_probe.identity(), sandbox.uid, sandbox.isolation); "
+              "locked = oct(os.stat(KIT_ROOT / 'tests').st_mode & 0o777); sandbox.close(); "
+              "print(locked, oct(os.stat(KIT_ROOT / 'tests').st_mode & 0o777))")
+    before = oct(os.stat(KIT_ROOT / "tests").st_mode & 0o777)
     done = subprocess.run(["setpriv", "--bounding-set=-sys_admin", "--", sys.executable, "-c", script,
                            str(HOSTILE / "sandbox" / "hostile_probe.py")],
                           cwd=KIT_ROOT, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == ("{'uid': 0, 'euid': 0, 'sees_hidden_tests': True} {'confined': False, "
-                                   "'reason': 'Linux namespaces are not available (unshare: Operation not permitted)'}")
-    assert "UserWarning: student code runs unconfined: Linux namespaces are not available" in done.stderr
+    identity, locked = done.stdout.strip().splitlines()
+    uid = int(identity.split("} ")[1].split()[0])
+    assert identity == (f"{{'uid': {uid}, 'euid': {uid}, 'sees_hidden_tests': False}} {uid} {{'level': 'users', "
+                        "'reason': 'Linux namespaces are not available (unshare: Operation not permitted)'}")
+    assert uid >= isolation.FIRST_WORKER_UID
+    assert locked == f"0o700 {before}"  # owner-only while the sandbox was open, its own mode again after
+    assert "UserWarning: student code runs at the sandbox level 'users' (Linux namespaces are not available" \
+        in done.stderr
 
 
 @pytest.mark.skipif(not AS_ROOT, reason=ROOT_ONLY)
@@ -206,6 +215,6 @@ def test_a_kit_under_tmp_stays_visible_to_its_confined_worker():
         done = subprocess.run([sys.executable, "-c", script, str(HOSTILE / "sandbox" / "hostile_probe.py")],
                               cwd=kit, capture_output=True, text=True, timeout=180)
         assert done.returncode == 0, done.stderr
-        assert done.stdout.strip() == "False {'confined': True, 'reason': ''}"
+        assert done.stdout.strip() == "False {'level': 'namespaces', 'reason': ''}"
     finally:
         shutil.rmtree(kit)
