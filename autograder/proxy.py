@@ -145,6 +145,9 @@ class Student:
         self.sandbox = sandbox
         self.harness = Harness(sandbox)
         self.refused = refused or {}  # submitted files the grader would not load, with the reason
+        for filename, reason in self.refused.items():
+            if filename.endswith(".py"):  # every call into that module fails with the reason, not "not found"
+                sandbox.fatal_imports[filename.removesuffix(".py")] = errors.MissingFile(reason)
 
     def __getattr__(self, name: str) -> StudentModule:
         if name.startswith("_"):
