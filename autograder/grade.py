@@ -17,7 +17,7 @@ from .config import KIT_ROOT, GradingConfig, pytest_env, question_test_files
 from .forkserver import ForkServers
 from .isolation import detect_level, end_workers_of, grader_files_locked, grader_only_paths
 from .plots import plot_scores
-from .results import feedback_markdown
+from .results import TEXT_FORMATS, feedback_markdown
 
 EXAMPLES = KIT_ROOT / "examples" / "submissions"
 START_SLACK_SECONDS = 180  # interpreter and worker start-ups, the grader's own oracles
@@ -101,6 +101,7 @@ def broken_results(config: GradingConfig, questions: list[str], problem: str, se
         "score": 0.0, "max_score": sum(config.questions[q].points for q in questions),
         "execution_time": round(seconds, 2), "tests": [],
         "output": f"Your submission could not be graded: {problem}. The course staff have the grader's log.",
+        **TEXT_FORMATS,
         "extra_data": {"questions": {q: {"score": 0.0, "max_score": config.questions[q].points,
                                          "title": config.questions[q].title} for q in questions}},
     }

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from . import errors
 from .config import DEFAULT_CONFIG, KIT_ROOT, ConfigError, load_config
+from .isolation import NAMESPACES, PROTECTS, Level, detect_level
 from .proxy import Student
 from .results import TestOutcome, gradescope_results, question_scores
 from .sandbox import Sandbox
@@ -114,12 +115,13 @@ def student(request, pytestconfig, device):
             with pytestconfig.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
                 ensure_reference_checkpoints(grading, names, device)
     try:
-        with OpenedSubmission(pytestconfig.getoption("submission")) as root:
-            located = locate(root, expected)
+        opened = OpenedSubmission(pytestconfig.getoption("submission"))
+        with opened as root:
+            located = locate(root, expected, opened.outside_links)
             pytestconfig.stash[NOTES_KEY].extend(located.notes)
             pytestconfig.stash[NOTES_KEY].extend(f"Missing: {name} (expected in your submission)."
                                                  for name in located.missing)
-            refused = oversize_checkpoints(located.files, grading)
+            refused = {**located.refused, **oversize_checkpoints(located.files, grading)}  # links out, too big
             pytestconfig.stash[NOTES_KEY].extend(refused.values())
             files = {name: path for name, path in located.files.items() if name not in refused}
             sandbox = Sandbox(files, grading.limits, device.type)
@@ -192,6 +194,17 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+def sandbox_level(config) -> Level:
+    """The sandbox level student code ran at: what its worker reported if one was started, else this machine's."""
+    detected = detect_level()
+    sandbox = config.stash.get(SANDBOX_KEY, None)
+    name = (sandbox.isolation if sandbox is not None else {}).get("level")
+    if name not in PROTECTS or name == detected.name:
+        return detected
+    fix = "" if name == NAMESPACES else detected.fix or "`autograder doctor` on the grading machine says why"
+    return Level(name, sandbox.isolation.get("reason") or "as its worker reported", fix)
+
+
 def pytest_sessionfinish(session):
     config = session.config
     grading = config.stash[CONFIG_KEY]
@@ -200,7 +213,7 @@ def pytest_sessionfinish(session):
     path = config.getoption("results")
     if path:
         results = gradescope_results(outcomes, grading, questions, time.monotonic() - config.stash[START_KEY],
-                                     config.stash[NOTES_KEY], config.stash[LEADERBOARD_KEY])
+                                     config.stash[NOTES_KEY], config.stash[LEADERBOARD_KEY], sandbox_level(config))
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
 
@@ -219,3 +232,5 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.write_line(f"{qid:<24} {entry['score']:>7.2f} / {entry['max_score']:g}")
     total = sum(e["score"] for e in scores.values())
     terminalreporter.write_line(f"{'total':<24} {total:>7.2f} / {sum(e['max_score'] for e in scores.values()):g}")
+    if config.getoption("results"):  # a grading run: the log is for staff (students' own runs skip this line)
+        terminalreporter.write_line(sandbox_level(config).describe())

@@ -8,6 +8,7 @@ import pytest
 from autograder import errors, grade
 from autograder.config import DEFAULT_CONFIG, KIT_ROOT, Limits, load_config, question_test_files
 from autograder.grade import default_submissions, grade_batch
+from autograder.results import graded_tests
 from autograder.sandbox import Sandbox
 from autograder.zygote import ZYGOTE_ENV, ForkedWorker, Zygote
 from hostile.processes import watching_graders, workers_of
@@ -20,7 +21,7 @@ STUDENT_CODE = "import os\n\ndef ok():\n    return 1\n\ndef leave():\n    os._ex
 
 
 def outcomes(graded) -> dict:
-    return {g.name: (g.results["score"], g.status, sorted((t["name"], t["status"]) for t in g.results["tests"]))
+    return {g.name: (g.results["score"], g.status, sorted((t["name"], t["status"]) for t in graded_tests(g.results)))
             for g in graded}
 
 
