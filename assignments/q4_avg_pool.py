@@ -58,8 +58,10 @@ Public tests check the slides' example, padding with both count_include_pad sett
 windows over the edge, a gradient, the errors to raise and the two layers. Hidden tests compare
 your output and its gradients with `F.avg_pool2d` (computed in float64) on many generated inputs:
 float32 and float64, 1-3 images, 1-4 channels, kernels up to 4 (square or not), strides,
-paddings, ceil_mode, count_include_pad, and transposed (not contiguous) inputs. The tolerance
-allows the rounding of any sound way of summing, scaled to the window size and the values.
+paddings, ceil_mode, count_include_pad, and transposed (not contiguous) inputs. Results keep x's
+dtype; the tolerance allows the rounding of any sound way of summing (window by window, or with
+prefix sums): 4 * eps of x's dtype * (kH * kW + H + 2 * padding[0] + W + 2 * padding[1]) *
+max(1, largest |x|), with |grad_output| in place of |x| for the gradients.
 """
 import torch
 import torch.nn.functional as F

@@ -4,6 +4,7 @@ from __future__ import annotations
 import ast
 
 from .config import KIT_ROOT
+from .data import MEAN, STD
 
 CHECK_COMMAND = "pytest"   # what the handout tells students to run in the unzipped folder
 
@@ -38,9 +39,54 @@ def handout(plan) -> str:
         earlier = sorted({plan.config.assignment_of(q) for q in plan.loaded if q not in plan.questions})
         lines += ["", f"Add {_listing(borrowed)} from your {_listing(earlier)} assignment as well: the tests "
                       "compare your new work with it."]
+    if plan.checkpoints:
+        lines += ["", *data_section(plan.config)]
     for q in plan.questions:
         lines += ["", f"## `{q}.py`: {questions[q].title} ({questions[q].points:g} points)", "", statement(q)]
     return "\n".join(lines) + "\n"
+
+
+GRADER_IMAGES = (f"float32 tensors of shape (N, 3, 32, 32): every pixel scaled to [0, 1], then normalised per "
+                 f"channel (red, green, blue) with mean `{MEAN}` and std `{STD}`")
+
+
+def data_section(config) -> list[str]:
+    """Section "The data": the images the grader scores checkpoints on (grading.yml data.name) and how to get them."""
+    lines = ["## The data", ""]
+    if config.data.name == "cifar10":
+        return lines + [
+            "The grader measures your checkpoints on the CIFAR-10 test set (10,000 images; grading.yml: "
+            f"`data.name: cifar10`). It feeds your model {GRADER_IMAGES}. Train on the CIFAR-10 training set "
+            "(50,000 images), normalised exactly the same way:", "",
+            "```python", "import torch", "from torchvision import datasets, transforms", "",
+            "transform = transforms.Compose([", "    transforms.ToTensor(),  # (3, 32, 32) float32 in [0, 1]",
+            f"    transforms.Normalize({MEAN}, {STD}),", "])",
+            'train_set = datasets.CIFAR10("data", train=True, download=True, transform=transform)',
+            'test_set = datasets.CIFAR10("data", train=False, download=True, transform=transform)',
+            "train_loader = torch.utils.data.DataLoader(train_set, batch_size=64, shuffle=True)", "```", "",
+            "Another normalisation, such as `Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))`, shows your model other "
+            "numbers when it is graded than when it learned, and costs accuracy.", *_checkpoint_rules(config)]
+    sizes = config.data.synthetic
+    return lines + [
+        "**The grader does not use CIFAR-10 for this assignment**: it measures your checkpoints on the kit's "
+        f"synthetic images (grading.yml: `data.name: synthetic`), {sizes.test_size:,} test images made by "
+        "`autograder/data.py`. They are 32x32 colour images labelled with the ten CIFAR-10 classes, where each "
+        "class is a simple shape (a bar, a ring, a cross, ...) drawn at a random place, size, angle and colour. "
+        "Train on them, not on CIFAR-10 photographs. "
+        f"The files of this folder make them (always the same ones), {sizes.train_size:,} training images and "
+        "the test images:", "",
+        "```python", "import torch", "from autograder.config import load_config", "from autograder.data import load",
+        "", 'train = load(load_config().data, "train")  # or "test"',
+        "train_set = torch.utils.data.TensorDataset(train.images, train.labels)  # images (N, 3, 32, 32), labels (N,)",
+        "train_loader = torch.utils.data.DataLoader(train_set, batch_size=64, shuffle=True)", "```", "",
+        "Run it in this folder, where `autograder/` and `grading.yml` are. The images are already what the grader "
+        f"feeds your model, {GRADER_IMAGES}: do not normalise them again.", *_checkpoint_rules(config)]
+
+
+def _checkpoint_rules(config) -> list[str]:
+    return ["", "The grader loads each checkpoint with `torch.load(..., weights_only=True)` (save the state_dict "
+                f"only; a file over {config.limits.checkpoint_mb} MB is not loaded), calls `model.eval()` and "
+                "predicts the test images in batches of 250, without gradients, on its own device (CPU or GPU)."]
 
 
 def _count(questions: int) -> str:

@@ -63,7 +63,9 @@ Public tests check the worked example, a few small cases against PyTorch, the gr
 the three layers and the slide numbers. Hidden tests compare your functions with PyTorch on many
 generated inputs: batch and channel counts, non-square kernels and inputs, strides, paddings and
 dilations given as ints or pairs, with and without bias, in float32 and float64, values and gradients.
-Your float32 results are compared with a float64 computation, allowing for float32 rounding.
+Results are compared with a float64 computation: a value that adds up n products (n = C_in * kH * kW
+plus the bias for an output) may differ from it by 4 * (n + 2) * eps of your dtype times the sum of
+their absolute values, which any correct order of summation meets. Results must keep x's dtype.
 """
 import torch
 import torch.nn.functional as F

@@ -43,7 +43,9 @@ Public tests check the slide example, small hand-made cases (zeros, -0.0, empty 
 the gradients at 0, that the input is left alone, the `inplace` option and the bans. Hidden tests
 compare your functions and module with PyTorch's on many generated tensors: shapes with 0 to 4
 dimensions, dtypes float32, float64, float16 and bfloat16, finite values with exact zeros and
-negative zeros, slopes between 0 and 1; values, gradients and what happens to the input.
+negative zeros, slopes between 0 and 1; values, gradients and what happens to the input. Values
+and gradients must have the input's dtype and match PyTorch's within 4 * eps of that dtype times
+|x| (|grad_output| for gradients): a few roundings at most.
 """
 import torch
 from torch import nn

@@ -2,9 +2,10 @@
 """Question 6: LeNet on CIFAR-10, compared class by class with a fully connected network.
 
 CIFAR-10 holds 32x32 colour images of ten classes, numbered 0 to 9 in this order:
-plane, car, bird, cat, deer, dog, frog, horse, ship, truck. A batch of images is a float tensor of
-shape (N, 3, 32, 32). In this question you build two classifiers for it, train them, and measure
-how well each one recognises every single class.
+plane, car, bird, cat, deer, dog, frog, horse, ship, truck (torchvision names the first two
+"airplane" and "automobile"). A batch of images is a float32 tensor of shape (N, 3, 32, 32). In this
+question you build two classifiers for it, train them, and measure how well each one recognises
+every single class.
 
 The two networks
 ----------------
@@ -18,11 +19,13 @@ The two networks
     fc2            nn.Linear(120, 84)            84            then ReLU
     fc3            nn.Linear(84, num_classes)    num_classes   (the logits: no ReLU, no softmax)
 
-With the default 10 classes it has 456 + 2,416 + 48,120 + 10,164 + 850 = 62,006 parameters
-(61,156 + 85 * num_classes in general).
+Both convolutions keep nn.Conv2d's defaults (stride 1, no padding, no dilation), each pool is
+`F.max_pool2d(x, 2)` (a 2x2 window, stride 2), and the flatten is `torch.flatten(x, 1)`: feature
+c * 25 + i * 5 + j holds channel c at row i, column j. With the default 10 classes LeNet has
+456 + 2,416 + 48,120 + 10,164 + 850 = 62,006 parameters (61,156 + 85 * num_classes in general).
 
 `SimpleNN` is the older fully connected network LeNet is compared with. It flattens each image to
-3 * 32 * 32 = 3,072 numbers, then
+3 * 32 * 32 = 3,072 numbers in the same order (`torch.flatten(x, 1)`: c * 1024 + i * 32 + j), then
 
     fc1 nn.Linear(3072, 512) -> ReLU -> fc2 nn.Linear(512, 256) -> ReLU -> fc3 nn.Linear(256, num_classes)
 
@@ -42,9 +45,31 @@ Training and evaluation
   examples that were predicted correctly: correct / examples of that class, from 0 to 1. A class with
   no examples in `labels` has no accuracy: give NaN (`float("nan")`) for it, not 0.
 
+The data
+--------
+Train on the CIFAR-10 training set (50,000 images); the grader measures your checkpoints on the
+CIFAR-10 test set (10,000 images). It feeds your model float32 tensors of shape (N, 3, 32, 32):
+every pixel scaled to [0, 1], then normalised per channel (red, green, blue) with the CIFAR-10
+mean and std below. Train on images normalised exactly the same way:
+
+    from torchvision import datasets, transforms
+    transform = transforms.Compose([
+        transforms.ToTensor(),          # a 32x32 RGB image -> (3, 32, 32) float32 in [0, 1]
+        transforms.Normalize((0.4914, 0.4822, 0.4465), (0.247, 0.2435, 0.2616)),
+    ])
+    train_set = datasets.CIFAR10("data", train=True, download=True, transform=transform)
+    test_set = datasets.CIFAR10("data", train=False, download=True, transform=transform)
+
+This is NOT the lecture notebook's `Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))`, nor the std
+(0.2023, 0.1994, 0.2010) of some tutorials: a model trained on images normalised another way sees
+different numbers when it is graded, and loses accuracy (several points for LeNet). Augmenting the
+training images (random crops, flips) is fine, with this normalisation last. If your assignment's
+README.md names another dataset for grading (the kit's synthetic images, for a trial run), its
+section "The data" says how to get those images; their format and normalisation are the same.
+
 What to submit
 --------------
-This file, plus two checkpoints trained on the CIFAR-10 training set with your `train_one_epoch`
+This file, plus two checkpoints trained on the training images with your `train_one_epoch`
 (num_classes = 10):
 - `lenet.pt`: `torch.save(model.state_dict(), "lenet.pt")` for your trained `LeNet`;
 - `simple_nn.pt`: the same for your trained `SimpleNN`.
@@ -53,14 +78,22 @@ Save the state_dict only (not the whole model): its keys are the attribute names
 
 How it is graded
 ----------------
-Unit tests (public and hidden) build your networks with several `num_classes` and check their
-parameters and their logits on random batches against the layers above computed with your model's
-own weights; run `train_one_epoch` and `predict` on small models and data the grader makes (the
-returned mean loss, the parameters after each optimizer step, the model's mode, the order of the
-examples); and compare `confusion_matrix` and `per_class_accuracy` with the grader's own on many
-generated predictions, including classes without examples. Then the grader loads your checkpoints
-into your classes and measures the overall and per-class accuracy of both networks on the test set,
-against thresholds set by the course staff (for each network, and for LeNet's lead over SimpleNN).
+Unit tests (public and hidden):
+- your networks, built with num_classes from 1 to 20 and 100: the parameter names and shapes above,
+  the convolutions' defaults, and the logits for 1-8 random images, which must be float32 and
+  within 1e-5 + 1.3e-6 * |logit| of the layers above computed in float64 with your model's own
+  weights;
+- `train_one_epoch` and `predict` on small nn.Linear models and data the grader makes, with plain
+  SGD and nn.CrossEntropyLoss: the returned mean loss (within 1e-4 of the exact one, relative for
+  losses above 1), the weights after the epoch (within 1e-4 * (1 + |weight|) of one SGD step per
+  batch), the model's mode afterwards, and the order of the examples (shuffled loaders included);
+- `confusion_matrix` and `per_class_accuracy` against the grader's own on generated predictions of
+  2-12 classes, including classes without examples (shares within 1e-6).
+Then the checkpoints: the grader builds `LeNet(10)` and `SimpleNN(10)` from your file, loads each
+state_dict with `torch.load(..., weights_only=True)`, calls `model.eval()` and, without gradients,
+feeds it the normalised test images in batches of 250 on its device (CPU or GPU); a prediction is
+the index of the largest logit. It measures the overall accuracy of both networks, LeNet's accuracy
+in every class, and LeNet's lead over SimpleNN, against thresholds set by the course staff.
 """
 import torch
 import torch.nn.functional as F
@@ -82,7 +115,7 @@ class LeNet(nn.Module):
         No other parameters: 61,156 + 85 * num_classes in all (62,006 for 10 classes).
 
     Shape:
-        Input (N, 3, 32, 32) float32; output (N, num_classes): the logits, with no softmax.
+        Input (N, 3, 32, 32) float32; output (N, num_classes) float32: the logits, with no softmax.
 
     Examples:
         >>> model = LeNet()
@@ -124,8 +157,8 @@ class SimpleNN(nn.Module):
         No other parameters: 1,704,704 + 257 * num_classes in all (1,707,274 for 10 classes).
 
     Shape:
-        Input (N, 3, 32, 32) float32, flattened to (N, 3072) inside forward; output (N, num_classes):
-        the logits of fc1 -> ReLU -> fc2 -> ReLU -> fc3, with no softmax.
+        Input (N, 3, 32, 32) float32, flattened to (N, 3072) inside forward; output (N, num_classes)
+        float32: the logits of fc1 -> ReLU -> fc2 -> ReLU -> fc3, with no softmax.
 
     Examples:
         >>> SimpleNN()(torch.randn(4, 3, 32, 32)).shape

@@ -60,10 +60,32 @@ What to write
 and BASE_BLOCKS are given. Build everything from torch.nn layers (Conv2d, BatchNorm2d, SiLU, Sigmoid,
 AdaptiveAvgPool2d, Dropout, Linear, Sequential) and your own classes: `torchvision.models` and
 `torchvision.ops` are not allowed, and a model holding any torchvision layer fails the tests.
+Your modules must also work in float64 (after `.double()`): create any tensor you need (e.g. the
+stochastic-depth mask) with the input's dtype and device.
+
+The data
+--------
+Train on the CIFAR-10 training set (50,000 images); the grader measures your checkpoint on the
+CIFAR-10 test set (10,000 images), fed to your model as float32 tensors of shape (N, 3, 32, 32):
+every pixel scaled to [0, 1], then normalised per channel with the CIFAR-10 mean and std below
+(the same images as question 6's). Train on images normalised exactly the same way:
+
+    from torchvision import datasets, transforms
+    transform = transforms.Compose([
+        transforms.ToTensor(),          # a 32x32 RGB image -> (3, 32, 32) float32 in [0, 1]
+        transforms.Normalize((0.4914, 0.4822, 0.4465), (0.247, 0.2435, 0.2616)),
+    ])
+    train_set = datasets.CIFAR10("data", train=True, download=True, transform=transform)
+
+Not `Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))` nor the std (0.2023, 0.1994, 0.2010) of some
+tutorials: a model trained on other numbers than it is graded on loses accuracy. Augmentation
+(shifts, flips) goes before the normalisation. If your assignment's README.md names another dataset
+for grading (the kit's synthetic images, for a trial run), its section "The data" says how to get
+those images; their format and normalisation are the same.
 
 What to submit
 --------------
-This file and `efficientnet.pt`: train `efficientnet("b0", 10)` on the CIFAR-10 training set, then
+This file and `efficientnet.pt`: train `efficientnet("b0", 10)` on the training images, then
 `torch.save(model.state_dict(), "efficientnet.pt")` (the state_dict only, not the whole model).
 Also submit your question 6 files (`q6_lenet.py`, `lenet.pt`): EfficientNet is compared with your LeNet.
 
@@ -76,11 +98,18 @@ epoch of 5000 images takes about 20 s; CIFAR-10's 50,000 take ten times as long.
 How it is graded
 ----------------
 Unit tests compare your parameter counts with torchvision's for every variant and several
-num_classes (the whole model and each features[i]), compare your blocks and B0 with torchvision's
-when both hold the same weights, check the output shapes, the residual rule, squeeze-and-excitation,
-stochastic depth (eval and training behaviour, the linearly growing probabilities) and the dropout.
-Then your checkpoint is loaded into your `efficientnet("b0", 10)` and its overall and per-class test
-accuracy are measured, and compared with LeNet's (question 6), against thresholds set by the staff.
+num_classes (the whole model, each features[i] and each block), check the output shapes, the
+residual rule (`use_residual`), squeeze-and-excitation, stochastic depth (eval and training
+behaviour, and each block's `p`) and the classifier's dropout, and compare your blocks, small
+networks and B0 with torchvision's when both hold the same weights: each parameter is set, by its
+name (weight or bias) and shape, to the same values on both sides, both models run in eval mode
+in float64, and the outputs must agree within 1e-6 * max(1, largest |output|). BatchNorm's eps is
+yours: the reference uses the one your layers have.
+Then the checkpoint: the grader builds your `efficientnet("b0", 10)`, loads the state_dict with
+`torch.load(..., weights_only=True)`, calls `model.eval()` and, without gradients, feeds it the
+normalised test images in batches of 250 on its device (CPU or GPU); a prediction is the index of
+the largest logit. Its overall accuracy, its accuracy in every class, and its lead over your LeNet
+(question 6, scored the same way) are compared with thresholds set by the course staff.
 """
 import math
 from dataclasses import dataclass, replace
@@ -257,7 +286,7 @@ class MBConv(nn.Module):
         stochastic_depth_prob: p of the block's StochasticDepth.
 
     Attributes:
-        use_residual: True exactly when config.stride == 1 and in_channels == out_channels; then
+        use_residual: a bool, True exactly when config.stride == 1 and in_channels == out_channels; then
             the block returns StochasticDepth(branch(x)) + x, otherwise branch(x).
         The block holds one StochasticDepth(stochastic_depth_prob) when use_residual is True.
 

@@ -21,8 +21,9 @@ Numbers from the slides that your code must reproduce:
 What to write
 -------------
 - `linear(x, weight, bias=None)`: y = x weight^T + bias, like `torch.nn.functional.linear`.
-- `Linear(in_features, out_features, bias=True)`: an `nn.Module` with the parameters `weight` and
-  `bias`, initialised as PyTorch does, whose forward calls your `linear`.
+- `Linear(in_features, out_features, bias=True)`: a subclass of `nn.Module` (not of `nn.Linear`)
+  with the attributes `in_features` and `out_features` and the parameters `weight` and `bias`,
+  initialised as PyTorch does, whose forward calls your `linear`.
 - `mlp_param_count(sizes)`: the number of parameters of a stack of fully connected layers.
 
 Not allowed (the grader fails the test and names the function you used): `F.linear`,
@@ -36,7 +37,9 @@ their initialisation, and the bans. Hidden tests compare `linear` with `F.linear
 gradients with respect to x, weight and bias) on many generated shapes (0 to 3 leading dimensions,
 with and without bias, float32 and float64), check `Linear` for many sizes (parameters, forward,
 initialisation bounds), and compare `mlp_param_count` with the parameters of real `nn.Linear`
-stacks. Float results are compared with a tolerance that any correct float32 code meets.
+stacks. Values and gradients are compared with a float64 computation: a result that adds up n
+products may differ from it by 4 * (n + 2) * eps of your dtype times the sum of their absolute
+values (and |bias|), which any correct order of summation meets.
 """
 import math
 
@@ -80,6 +83,7 @@ class Linear(nn.Module):
         bias: if False, the layer has no bias (`self.bias` is None).
 
     Attributes:
+        in_features, out_features: the two sizes, as given (ints).
         weight: an `nn.Parameter` of shape (out_features, in_features).
         bias: an `nn.Parameter` of shape (out_features,), or None when bias=False.
         Both are registered parameters (so `parameters()` and optimizers see them), float32, and
