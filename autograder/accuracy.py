@@ -1,4 +1,4 @@
-"""The grader's own scoring of predictions: confusion matrix, overall and per-class accuracy (NumPy)."""
+"""The grader's own scoring of predictions (NumPy); q6's answer, so student.zip never holds it (release.GRADER_ONLY)."""
 from __future__ import annotations
 
 import math

@@ -126,10 +126,10 @@ def ensure_kernel() -> str | None:
 def build_track(plan, out: Path, workdir: Path) -> tuple[Path, Path, Path]:
     """Write the master notebook and the kit next to it, run `otter assign`; return the student folder,
     the autograder notebook and Otter's autograder zip."""
-    from .release import kit_files, requirements
+    from .release import OTTER_ENGINE, kit_files, requirements
 
     source = workdir / "master"
-    public = kit_files(question_test_files(plan.questions, ("public",)))
+    public = kit_files(question_test_files(plan.questions, ("public",)), OTTER_ENGINE)  # no grader-only module
     every = kit_files(question_test_files(plan.questions))
     for name, path in every.items():
         (source / "kit" / name).parent.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from .handout import handout
 from .mutate import all_mutants
 
 TESTS = KIT_ROOT / "tests"
+ENGINE = KIT_ROOT / "autograder"
 EXECUTABLE = (stat.S_IFREG | 0o755) << 16
 
 
@@ -74,16 +75,62 @@ def helper_modules(test_paths: list[Path]) -> list[Path]:
     return sorted(found.values())
 
 
-def kit_files(test_paths: list[Path]) -> dict[str, Path]:
-    """The engine and the tests it runs, by path inside the kit: what `pytest` needs besides the submission."""
-    files = {f"autograder/{p.name}": p for p in sorted((KIT_ROOT / "autograder").glob("*.py"))}
-    files["tests/conftest.py"] = TESTS / "conftest.py"
+# Engine modules that hold answers, or need one that does: the grader's zip ships them, a student's never.
+GRADER_ONLY = {
+    "accuracy": "the grader's confusion matrix and per-class accuracy, q6's confusion_matrix and per_class_accuracy",
+    "training": "the reference training loop and evaluation, close to q6's train_one_epoch and predict",
+    "model_commands": "trains and scores the reference checkpoints with the two above",
+}
+ORACLES = "oracles_"  # tests/oracles_<question>.py: reference implementations the hidden tests compare with
+STUDENT_ENGINE = ("pytest_plugin",)                  # student.zip's conftest.py loads it; the rest follows
+OTTER_ENGINE = ("pytest_plugin", "notebook")         # Otter's notebook runs the tests through autograder.notebook
+
+
+def engine_imports(path: Path) -> set[str]:
+    """The engine modules (autograder/<name>.py) a file imports anywhere in its code, by name."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[1] for a in node.names if a.name.startswith("autograder."))
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level == 1 or module == "autograder":    # from .x import ..., from . import x, from autograder import x
+                names.update([module.split(".")[0]] if node.level and module else [a.name for a in node.names])
+            elif not node.level and module.startswith("autograder."):
+                names.add(module.split(".")[1])
+    return {name for name in names if (ENGINE / f"{name}.py").exists()}
+
+
+def engine_modules(users: list[Path], roots: tuple[str, ...]) -> list[Path]:
+    """The engine modules `roots` and these files import, and those they import in turn, without GRADER_ONLY.
+
+    A shipped module may name a grader-only one only in code the student's tests never run (the kit's
+    own reference checkpoints) or behind a check that it is there (tests/checks_accuracy.py).
+    """
+    found: set[str] = set()
+    pending = [*users, *(ENGINE / f"{name}.py" for name in roots)]
+    while pending:
+        path = pending.pop()
+        if path.parent == ENGINE:
+            found.add(path.stem)
+        pending += [ENGINE / f"{name}.py" for name in engine_imports(path) - found - GRADER_ONLY.keys()]
+    return sorted(ENGINE / f"{name}.py" for name in found)
+
+
+def kit_files(test_paths: list[Path], engine_roots: tuple[str, ...] | None = None) -> dict[str, Path]:
+    """The engine and the tests it runs, by path inside the kit: what `pytest` needs besides the submission.
+
+    engine_roots=None: the whole engine (the grader's zip). Otherwise only the engine modules these roots and
+    the tests need (a student's zip: see engine_modules), so that nothing answer-shaped ships with them.
+    """
+    files = {"tests/conftest.py": TESTS / "conftest.py"}
     for path in [*test_paths, *helper_modules(test_paths)]:
         relative = path.relative_to(TESTS)
         files[f"tests/{relative}"] = path
         if len(relative.parts) > 1:
             files[f"tests/{relative.parts[0]}/__init__.py"] = TESTS / relative.parts[0] / "__init__.py"
-    return files
+    engine = sorted(ENGINE.glob("*.py")) if engine_roots is None else engine_modules(list(files.values()), engine_roots)
+    return {**{f"autograder/{p.name}": p for p in engine}, **files}
 
 
 def requirements() -> str:
@@ -93,11 +140,15 @@ def requirements() -> str:
 
 
 def pytest_ini() -> str:
-    """pytest settings of the student folder: the kit's, plus --submission=. (the folder itself)."""
+    """pytest settings of the student folder: the kit's, plus the student's options (explained in the file)."""
     options = tomllib.loads((KIT_ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     addopts = options["addopts"].replace("-p autograder.pytest_plugin", "").split()
-    lines = ["# `pytest` in this folder runs the public tests on the files in this folder.", "[pytest]",
-             "testpaths = tests", f"addopts = {' '.join(addopts + ['--submission=.'])}", "markers ="]
+    addopts += ["--submission=.", "--feedback=student", "-rN"]
+    lines = ["# `pytest` in this folder runs the public tests on the files in this folder (--submission=.).",
+             "# --feedback=student: a failed test shows the grader's message, the input it failed on and what your",
+             "# code printed; `pytest --feedback=full` shows pytest's whole report instead.",
+             "# -rN: no list of the failed tests at the end; the points of each question close the run instead.",
+             "[pytest]", "testpaths = tests", f"addopts = {' '.join(addopts)}", "markers ="]
     lines += [f"    {marker}" for marker in options.get("markers", [])]
     lines += ["filterwarnings ="] + [f"    {f}" for f in options.get("filterwarnings", [])]
     return "\n".join(lines) + "\n"
@@ -106,14 +157,19 @@ def pytest_ini() -> str:
 STUDENT_CONFTEST = '''"""Loads the kit's grading plugin, from the autograder/ folder next to this file."""
 pytest_plugins = ["autograder.pytest_plugin"]
 '''
+# A regular package, so that `autograder` is this folder's even where the kit is installed too (a namespace
+# package would merge both, and a module left out of student.zip would quietly come from the kit's copy).
+STUDENT_ENGINE_INIT = '''"""The kit's grading engine: the part the public tests need."""
+'''
 
 
 def student_files(plan: Plan) -> dict[str, str | Path]:
     """student.zip, under a folder named after the assignment: stubs, handout, public tests, the kit."""
     generated = generated_files(only=plan.questions)
     root = plan.name
-    files: dict[str, str | Path] = {f"{root}/{name}": path for name, path in
-                                    kit_files(question_test_files(plan.questions, ("public",))).items()}
+    public = question_test_files(plan.questions, ("public",))
+    files: dict[str, str | Path] = {f"{root}/{name}": path for name, path in kit_files(public, STUDENT_ENGINE).items()}
+    files[f"{root}/autograder/__init__.py"] = STUDENT_ENGINE_INIT
     files.update({f"{root}/{q}.py": generated[KIT_ROOT / "student_template" / f"{q}.py"] for q in plan.questions})
     files[f"{root}/README.md"] = handout(plan)
     files[f"{root}/requirements.txt"] = requirements()
@@ -189,17 +245,24 @@ def write_zip(path: Path, files: dict[str, str | Path]) -> Path:
 
 # -- the command -----------------------------------------------------------------------------------
 def make_release(name: str, out: Path, config_path: Path, otter: bool = False, jobs: int = 2,
-                 mutants: int | None = None, say=print) -> list:
+                 mutants: int | None = None, say=print, allow_synthetic_data: bool = False) -> list:
     """Build the assignment's zips, check them, and move them to out/<name>/ only if every check passes.
 
     Zips that fail a check go to out/<name>.rejected/ for a look. Returns the checks; raises
-    ReleaseError when the release cannot even be built.
+    ReleaseError when the release cannot even be built, or would grade checkpoints on the synthetic
+    images without `allow_synthetic_data`.
     """
     from . import release_checks as checks
     from .config import load_config
 
     started = time.monotonic()
     the_plan = plan(load_config(config_path), Path(config_path), name)
+    if the_plan.checkpoints and the_plan.config.data.name == "synthetic" and not allow_synthetic_data:
+        raise ReleaseError(  # checked before anything is built; one line
+            f"{config_path}: data.name is 'synthetic', so {', '.join(the_plan.checkpoints)} would be graded on "
+            "the kit's synthetic images, not on the CIFAR-10 the statements tell students to train on; set "
+            "data.name: cifar10 there (and fetch it with `autograder data --download`), or pass "
+            "--allow-synthetic-data for a trial release graded on synthetic images (its README says so).")
     problems = checks.missing_checkpoints(the_plan)
     if problems:
         raise ReleaseError("\n".join(problems))

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -13,7 +16,8 @@ from pathlib import Path, PurePosixPath
 from .config import KIT_ROOT, pytest_env, question_test_files
 from .generator import BEGIN, END, LINE, generated_files
 from .mutate import MUTANTS_PER_QUESTION, MutationReport, measure_test_power
-from .release import Plan
+from .release import GRADER_ONLY, ORACLES, Plan
+from .results import graded_tests
 
 STATE_NAMES = {"results.json", "feedback.md", "gradebook.csv", "checkpoints.json", "grader.log"}
 STATE_PARTS = {"__pycache__", ".hypothesis", ".pytest_cache", "graded", "solutions", "hidden"}
@@ -64,27 +68,32 @@ def _significant(text: str) -> list[str]:
     return lines
 
 
+def solution_regions(master: Path) -> list[list[str]]:
+    """The solution regions of a master file: the lines between markers, and each `# SOLUTION` line alone."""
+    regions, current = [], None
+    for line in master.read_text().splitlines():
+        code = line.strip()
+        if code.startswith(BEGIN):
+            current = []
+        elif code.startswith(END):
+            regions.append(current)
+            current = None
+        elif current is not None:
+            current.append(line)
+        elif code.endswith(LINE) and not code.startswith("#"):
+            regions.append([line])
+    return regions
+
+
 def solution_windows(root: Path = KIT_ROOT) -> dict[tuple[str, ...], str]:
     """Runs of up to 3 consecutive solution lines (40+ characters together) of every master -> its file.
 
-    A file holding one of these runs holds solution code; single short lines (`model.eval()`) are too
-    common to tell.
+    A file holding one of these runs holds solution code; a single line is a leak only when it is
+    distinctive (see `distinctive`).
     """
     windows = {}
     for master in sorted((root / "assignments").glob("q*.py")):
-        regions, current = [], None
-        for line in master.read_text().splitlines():
-            code = line.strip()
-            if code.startswith(BEGIN):
-                current = []
-            elif code.startswith(END):
-                regions.append(current)
-                current = None
-            elif current is not None:
-                current.append(line)
-            elif code.endswith(LINE) and not code.startswith("#"):
-                regions.append([line])
-        for region in map(lambda r: _significant("\n".join(r)), regions):
+        for region in map(lambda r: _significant("\n".join(r)), solution_regions(master)):
             width = min(3, len(region))
             for start in range(len(region) - width + 1):
                 window = tuple(region[start:start + width])
@@ -93,42 +102,107 @@ def solution_windows(root: Path = KIT_ROOT) -> dict[tuple[str, ...], str]:
     return windows
 
 
+# -- one distinctive line ------------------------------------------------------------------------------
+DISTINCTIVE_LENGTH = 24  # characters without spaces: `total_examples += len(labels)` has 27, `optimizer.zero_grad()` 21
+_STRING = re.compile(r"""[rbuf]*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""", re.IGNORECASE)
+_COMPUTES = re.compile(r"\w\s*\(|[-+*/%@<>&|^~]|[=!]=")     # a call, or an operator other than plain `=`
+_COMMENT = re.compile(r"\s+#[^'\"]*$")
+
+
+def normalised(line: str) -> str:
+    """A code line as the single-line rule compares it: no solution marker, no trailing comment, no whitespace."""
+    code = line.strip()
+    if code.endswith(LINE):
+        code = code[: -len(LINE)]
+    return re.sub(r"\s+", "", _COMMENT.sub("", code))
+
+
+def distinctive(line: str) -> bool:
+    """Whether one solution line is specific enough that a single copy of it in a shipped file is a leak.
+
+    It is when, normalised, it has at least DISTINCTIVE_LENGTH characters and computes something outside
+    its string literals (a call or an operator): `count = -(-room // stride) + 1`, `return total_loss /
+    total_examples`. Boilerplate is not: `return x`, `pass`, `import torch`, a lone bracket, `model.eval()`,
+    `with torch.no_grad():`, `for inputs, labels in loader:`, the tail of an error message.
+    """
+    code = normalised(line)
+    return len(code) >= DISTINCTIVE_LENGTH and not code.startswith("#") and bool(_COMPUTES.search(_STRING.sub("", code)))
+
+
+def distinctive_solution_lines(root: Path = KIT_ROOT) -> dict[str, str]:
+    """Normalised distinctive lines of every master's solution regions that no stub holds -> their master.
+
+    The stubs hold the statements and the code outside the solution regions, so a line found there too
+    (a docstring example, `super().__init__()`) gives nothing away.
+    """
+    given = {normalised(line) for path, text in generated_files(root).items()
+             if path.parent.name == "student_template" for line in text.splitlines()}
+    found = {}
+    for master in sorted((root / "assignments").glob("q*.py")):
+        for line in (line for region in solution_regions(master) for line in region):
+            if distinctive(line) and normalised(line) not in given:
+                found.setdefault(normalised(line), f"assignments/{master.name}")
+    return found
+
+
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def grader_only(name: str) -> str:
+    """Why a file of this name belongs to the grader alone, or "": an answer-shaped engine module or test oracle."""
+    path = PurePosixPath(name)
+    if path.parent.name == "autograder" and path.stem in GRADER_ONLY and path.suffix == ".py":
+        return f"a grader-only engine module ({GRADER_ONLY[path.stem]})"
+    if path.parent.name == "tests" and path.name.startswith(ORACLES) and path.suffix == ".py":
+        return "a grader-only test oracle (the hidden tests' reference implementations)"
+    return ""
+
+
 def leak_scan(zip_path: Path, root: Path = KIT_ROOT) -> list[str]:
     """What student.zip must not hold: solution code, hidden tests, reference files, checkpoints, grader state."""
+    with zipfile.ZipFile(zip_path) as archive:
+        return scan_files({name: archive.read(name) for name in archive.namelist()}, zip_path.name, root)
+
+
+def scan_files(files: dict[str, bytes], label: str = "student.zip", root: Path = KIT_ROOT) -> list[str]:
+    """leak_scan on files given as name -> content (the names as in the zip)."""
     secret = {_digest(p.read_bytes()): f"tests/hidden/{p.name}" for p in (root / "tests" / "hidden").glob("*.py")
               if p.stat().st_size}
     secret.update({_digest(text.encode()): str(path.relative_to(root))
                    for path, text in generated_files(root).items() if path.parent.name == "solutions"})
-    windows = solution_windows(root)
+    windows, lines_of_solutions = solution_windows(root), distinctive_solution_lines(root)
     problems = []
-    with zipfile.ZipFile(zip_path) as archive:
-        for name in archive.namelist():
-            where = f"{zip_path.name}: {name}"
-            parts = set(PurePosixPath(name).parts)
-            if name.endswith((".pt", ".pth")):
-                problems.append(f"{where} is a checkpoint; students train their own.")
-            elif parts & STATE_PARTS or PurePosixPath(name).name in STATE_NAMES or name.endswith(".pyc"):
-                problems.append(f"{where} is grader state or reference material (hidden tests, solutions, "
-                                "caches, results).")
-            data = archive.read(name)
-            if _digest(data) in secret:
-                problems.append(f"{where} is a copy of {secret[_digest(data)]}.")
-                continue
-            lines = _significant(data.decode("utf-8", "replace"))
-            for start in range(len(lines)):
-                for width in (1, 2, 3):
-                    source = windows.get(tuple(lines[start:start + width]))
-                    if source:
-                        problems.append(f"{where} holds solution code of {source}: {lines[start]!r}.")
-                        break
-                else:
-                    continue
-                break
+    for name, data in files.items():
+        where = f"{label}: {name}"
+        parts = set(PurePosixPath(name).parts)
+        if name.endswith((".pt", ".pth")):
+            problems.append(f"{where} is a checkpoint; students train their own.")
+        elif parts & STATE_PARTS or PurePosixPath(name).name in STATE_NAMES or name.endswith(".pyc"):
+            problems.append(f"{where} is grader state or reference material (hidden tests, solutions, "
+                            "caches, results).")
+        elif grader_only(name):
+            problems.append(f"{where} is {grader_only(name)}.")
+        if _digest(data) in secret:
+            problems.append(f"{where} is a copy of {secret[_digest(data)]}.")
+            continue
+        problems += solution_code_in(where, _significant(data.decode("utf-8", "replace")), windows,
+                                     lines_of_solutions)
     return problems
+
+
+def solution_code_in(where: str, lines: list[str], windows: dict, lines_of_solutions: dict[str, str]) -> list[str]:
+    """The first run of solution lines in a file's code lines, else its first distinctive solution line."""
+    for start in range(len(lines)):
+        for width in (1, 2, 3):
+            source = windows.get(tuple(lines[start:start + width]))
+            if source:
+                return [f"{where} holds solution code of {source}: {lines[start]!r}."]
+    for line in lines:
+        source = lines_of_solutions.get(normalised(line))
+        if source:
+            return [f"{where} holds a distinctive solution line of {source}: {line!r}."]
+    return []
 
 
 # -- running the unpacked zips ---------------------------------------------------------------------
@@ -146,9 +220,20 @@ def unpack(zip_path: Path, into: Path) -> Path:
 
 
 def pytest_command() -> list[str]:
-    """`pytest` as students type it: the console script next to this Python (it adds no folder to sys.path)."""
+    """`pytest` as students type it: the console script next to this Python (it adds no folder to sys.path).
+
+    It runs under `python -S`, as on a machine where only the requirements are installed: no .pth file runs, so
+    the kit's own editable install cannot hand over an engine module that student.zip lacks (its finder would,
+    even past the zip's own autograder package); the packages come back through student_env's PYTHONPATH.
+    """
     script = Path(sys.executable).with_name("pytest")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "pytest"]
+    return [sys.executable, "-S", *([str(script)] if script.exists() else ["-m", "pytest"])]
+
+
+def student_env() -> dict[str, str]:
+    """The environment of pytest_command: this one, with the installed packages as PYTHONPATH."""
+    packages = dict.fromkeys(sysconfig.get_paths()[kind] for kind in ("purelib", "platlib"))
+    return pytest_env(("PYTHONPATH",), PYTHONPATH=os.pathsep.join(packages))
 
 
 def reference_files(plan: Plan) -> dict[str, Path | str]:
@@ -175,7 +260,7 @@ def place(files: dict[str, Path | str], folder: Path) -> None:
 
 def failed_cleanly(results: dict) -> list[str]:
     """Tests that did not fail the way untouched stubs should: NotImplementedError, or a file not submitted."""
-    tests = results.get("tests", [])
+    tests = graded_tests(results)
     if not tests:
         return ["no test ran"]
     return [f"{t['name']}: {(t['output'] or 'passed').splitlines()[0][:200]}" for t in tests
@@ -191,7 +276,7 @@ def check_student_zip(plan: Plan, zip_path: Path, workdir: Path, with_reference:
         place(reference_files(plan), folder)
     results_path = workdir / "results.json"
     run = subprocess.run([*pytest_command(), "-q", "--no-header", f"--results={results_path}"], cwd=folder,
-                         env=pytest_env(("PYTHONPATH",)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         env=student_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                          stdin=subprocess.DEVNULL)
     results = load_results(results_path)
     tail = "\n".join(run.stdout.strip().splitlines()[-15:])
@@ -200,7 +285,7 @@ def check_student_zip(plan: Plan, zip_path: Path, workdir: Path, with_reference:
         check.problems.append(f"`pytest` in the unzipped {plan.name}/ ended with exit status {run.returncode}, "
                               f"not {expected} (2 means collection errors):\n{tail}")
     elif with_reference and results["score"] != results["max_score"]:
-        failed = [t["name"] for t in results["tests"] if t["status"] != "passed"]
+        failed = [t["name"] for t in graded_tests(results) if t["status"] != "passed"]
         check.problems.append(f"the reference fails public tests in the unzipped folder: {', '.join(failed[:5])}")
     elif not with_reference:
         check.problems += [f"on the stubs, {line}" for line in failed_cleanly(results)]
@@ -232,7 +317,7 @@ def check_gradescope(plan: Plan, zip_path: Path, workdir: Path, submission: dict
         check.problems.append(f"results.json gives {results['max_score']:g} points in all, not the assignment's {total:g}")
     if full_marks and results["score"] != total:
         failed = [f"{t['name']}: {t['output'].splitlines()[0][:160] if t['output'] else ''}"
-                  for t in results["tests"] if t["status"] != "passed"]
+                  for t in graded_tests(results) if t["status"] != "passed"]
         check.problems.append("the reference loses points: " + ("; ".join(failed[:5]) or results.get("output", "")))
     if not full_marks:
         check.problems += [f"the stubs: {line}" for line in failed_cleanly(results)]

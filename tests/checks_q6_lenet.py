@@ -1,10 +1,12 @@
-"""Checks for q6 (LeNet, SimpleNN, training, prediction, per-class metrics): grader-side references, feedback."""
+"""Checks for q6 (LeNet, SimpleNN, training, prediction, per-class metrics): comparisons and feedback.
+
+The expected values come from the tests: worked out by hand in the public ones, from the oracles in
+tests/oracles_q6_lenet.py (which student.zip leaves out) in the hidden ones."""
 import math
 
 import torch
 import torch.nn.functional as F
 
-from autograder import accuracy
 from autograder.data import CLASSES
 from checks_relu_linear import expect_tensor_close, show_tensor
 
@@ -41,24 +43,6 @@ def simple_nn_shapes(num_classes: int) -> dict:
 
 def parameter_count(shapes: dict) -> int:
     return sum(math.prod(shape) for shape in shapes.values())
-
-
-def lenet_reference(state: dict, x: torch.Tensor) -> torch.Tensor:
-    """LeNet's logits in float64 from a state_dict."""
-    p = {name: value.double() for name, value in state.items()}
-    x = F.max_pool2d(F.relu(F.conv2d(x.double(), p["conv1.weight"], p["conv1.bias"])), 2)
-    x = F.max_pool2d(F.relu(F.conv2d(x, p["conv2.weight"], p["conv2.bias"])), 2)
-    x = F.relu(F.linear(x.flatten(1), p["fc1.weight"], p["fc1.bias"]))
-    x = F.relu(F.linear(x, p["fc2.weight"], p["fc2.bias"]))
-    return F.linear(x, p["fc3.weight"], p["fc3.bias"])
-
-
-def simple_nn_reference(state: dict, x: torch.Tensor) -> torch.Tensor:
-    """SimpleNN's logits in float64 from a state_dict."""
-    p = {name: value.double() for name, value in state.items()}
-    x = F.relu(F.linear(x.double().flatten(1), p["fc1.weight"], p["fc1.bias"]))
-    x = F.relu(F.linear(x, p["fc2.weight"], p["fc2.bias"]))
-    return F.linear(x, p["fc3.weight"], p["fc3.bias"])
 
 
 def expect_parameters(student, model, expected: dict, call: str) -> dict:
@@ -109,6 +93,25 @@ def expect_logits(model, x: torch.Tensor, expected_shapes: dict, reference, laye
                         what=what, dtype=torch.float32)
 
 
+def hand_made_state(shapes: dict, values: dict) -> dict:
+    """A state_dict of zeros of these shapes but for `values`, e.g. {"fc1.bias": {3: 3.0}, "conv2.weight":
+    {(1, 2): 0.125}} (an index of fewer dimensions fills the whole slice)."""
+    state = {name: torch.zeros(shape) for name, shape in shapes.items()}
+    for name, entries in values.items():
+        for index, value in entries.items():
+            state[name][index] = value
+    return state
+
+
+def expect_hand_worked_logits(model, state: dict, x: torch.Tensor, expected: torch.Tensor, layers: str, call: str):
+    """With `state` loaded, model(x) must give the logits of `layers` that the test worked out by hand."""
+    model.load_state_dict(state)
+    got = model(x)
+    what = f"the output (expected: the logits of {layers}, worked out by hand for the weights this test loads)"
+    expect_tensor_close(got, expected, call, LOGITS_ATOL + LOGITS_RTOL * expected.abs(), what=what,
+                        dtype=torch.float32)
+
+
 # ---------------------------------------------------------------- training and prediction (small Linear models)
 
 def grader_linear(student, weight: torch.Tensor, bias: torch.Tensor, device):
@@ -139,21 +142,6 @@ def describe_task(task) -> str:
     sizes = [min(task.batch_size, task.examples - start) for start in range(0, task.examples, task.batch_size)]
     return (f"a Linear({task.features}, {task.classes}) model, {task.examples} examples in batches of "
             f"{sizes}, SGD with lr={task.lr}, nn.CrossEntropyLoss()")
-
-
-def sgd_reference(task) -> dict:
-    """One epoch of plain SGD on the task in float64: {"loss": mean loss per example, "weight", "bias"}."""
-    inputs, labels, weight, bias = task.tensors()
-    weight, bias, total = weight.double(), bias.double(), 0.0
-    for start in range(0, task.examples, task.batch_size):
-        x, y = inputs[start:start + task.batch_size].double(), labels[start:start + task.batch_size]
-        weight.requires_grad_()
-        bias.requires_grad_()
-        loss = F.cross_entropy(F.linear(x, weight, bias), y)
-        grad_weight, grad_bias = torch.autograd.grad(loss, (weight, bias))
-        total += loss.item() * len(y)
-        weight, bias = (weight - task.lr * grad_weight).detach(), (bias - task.lr * grad_bias).detach()
-    return {"loss": total / task.examples, "weight": weight, "bias": bias}
 
 
 def train_student(student, task, device):
@@ -208,7 +196,7 @@ def expect_mode(model, training: bool, call: str, hint: str):
                               f"(model.training is {mode}); {hint}")
 
 
-# ---------------------------------------------------------------- metrics (oracle: autograder/accuracy.py)
+# ---------------------------------------------------------------- metrics
 
 def class_name(index: int, num_classes: int) -> str:
     return f"class {index} ({CLASSES[index]})" if num_classes == len(CLASSES) else f"class {index}"
@@ -218,8 +206,9 @@ def metrics_call(function: str, predictions, labels, num_classes: int) -> str:
     return f"{function}(predictions={predictions.tolist()}, labels={labels.tolist()}, num_classes={num_classes})"
 
 
-def expect_confusion(got, predictions, labels, num_classes: int, call: str):
-    expected = torch.from_numpy(accuracy.confusion_matrix(predictions.numpy(), labels.numpy(), num_classes))
+def expect_confusion_matrix(got, expected: torch.Tensor, call: str):
+    """confusion_matrix's result against the expected (C, C) int64 counts, rows actual, columns predicted."""
+    num_classes = len(expected)
     assert isinstance(got, torch.Tensor), f"{call} should return a tensor, got {show_tensor(got)}"
     assert tuple(got.shape) == (num_classes, num_classes) and got.dtype == torch.int64, (
         f"{call} should return an int64 tensor of shape {(num_classes, num_classes)}, got shape "
@@ -235,25 +224,24 @@ def expect_confusion(got, predictions, labels, num_classes: int, call: str):
     raise AssertionError(message)
 
 
-def expect_per_class_accuracy(got, predictions, labels, num_classes: int, call: str):
-    confusion = accuracy.confusion_matrix(predictions.numpy(), labels.numpy(), num_classes)
-    expected = torch.from_numpy(accuracy.per_class_accuracy(confusion))
+def expect_class_accuracies(got, expected: list[float], correct: list[int], examples: list[int], call: str):
+    """per_class_accuracy's result against the expected shares (nan for a class without examples); class c
+    has examples[c] examples, correct[c] of them predicted right (what the messages explain)."""
+    num_classes = len(expected)
     assert isinstance(got, torch.Tensor), f"{call} should return a tensor, got {show_tensor(got)}"
     assert tuple(got.shape) == (num_classes,) and got.is_floating_point(), (
         f"{call} should return a float tensor of shape ({num_classes},), got shape {tuple(got.shape)} and dtype "
         f"{str(got.dtype).removeprefix('torch.')}")
     got = got.double()
-    totals = confusion.sum(axis=1)
-    for index in range(num_classes):
-        name, want, have = class_name(index, num_classes), expected[index].item(), got[index].item()
+    for index, want in enumerate(expected):
+        name, have = class_name(index, num_classes), got[index].item()
         if math.isnan(want):
             assert math.isnan(have), (f"{call}: {name} has no examples in labels, so its accuracy is undefined: "
-                                      f"expected nan, got {have:.6g}.\nExpected {expected.tolist()}\ngot      "
+                                      f"expected nan, got {have:.6g}.\nExpected {expected}\ngot      "
                                       f"{got.tolist()}")
             continue
-        correct = int(confusion[index, index])
         hint = " Give shares from 0 to 1, not percentages." if have > 1 else ""
         assert abs(have - want) <= SHARE_TOLERANCE, (
-            f"{call}: {name} has {totals[index]} examples, {correct} of them predicted correctly, so its "
-            f"accuracy is {correct}/{totals[index]} = {want:.6g}; got {have:.6g}.{hint}\nExpected "
-            f"{expected.tolist()}\ngot      {got.tolist()}")
+            f"{call}: {name} has {examples[index]} examples, {correct[index]} of them predicted correctly, so its "
+            f"accuracy is {correct[index]}/{examples[index]} = {want:.6g}; got {have:.6g}.{hint}\nExpected "
+            f"{expected}\ngot      {got.tolist()}")

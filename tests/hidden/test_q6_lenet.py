@@ -3,12 +3,13 @@ import pytest
 import torch
 from hypothesis import given
 
-from checks_q6_lenet import (LENET_LAYERS, SIMPLE_NN_LAYERS, TRAINING_TOLERANCE, describe_task, expect_confusion,
-                             expect_logits, expect_mean_loss, expect_mode, expect_parameters,
-                             expect_per_class_accuracy, expect_predictions, expect_unpadded_stride_one,
-                             lenet_reference, lenet_shapes, linear_model, loader_for, metrics_call, model_state,
-                             sgd_reference, simple_nn_reference, simple_nn_shapes, train_student)
+from checks_q6_lenet import (LENET_LAYERS, SIMPLE_NN_LAYERS, TRAINING_TOLERANCE, describe_task, expect_logits,
+                             expect_mean_loss, expect_mode, expect_parameters, expect_predictions,
+                             expect_unpadded_stride_one, lenet_shapes, linear_model, loader_for, metrics_call,
+                             model_state, simple_nn_shapes, train_student)
 from checks_relu_linear import expect_tensor_close
+from oracles_q6_lenet import (expect_confusion, expect_per_class_accuracy, lenet_reference, sgd_reference,
+                              simple_nn_reference)
 from strategies_q6_lenet import (ImageBatch, LinearTask, class_counts, classified_examples, image_batches,
                                  prediction_tasks, training_tasks)
 

@@ -12,9 +12,9 @@ from torchvision.ops import SqueezeExcitation as TorchvisionSqueezeExcitation
 from checks import expect_error, expect_int, show_call
 from checks_q7_efficientnet import (call_student, config_fields, dropout_probability, expect_counts,
                                     expect_own_layers, expect_same_outputs, expect_stochastic_depth, nonzero_seeded,
-                                    reference_counts, reference_make_divisible, reference_scale,
-                                    residual_probabilities, seeded, show_config, student_configs,
+                                    reference_counts, residual_probabilities, seeded, show_config, student_configs,
                                     torchvision_table, torchvision_variant)
+from oracles_q7_efficientnet import reference_make_divisible, reference_scale
 from strategies_q7_efficientnet import (SCALINGS, Batch, Block, batches, block_cases, block_tables, blocks,
                                         divisible_values, scalings, table_rows)
 

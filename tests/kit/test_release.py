@@ -168,11 +168,25 @@ def test_other_assignments_release_or_say_which_reference_checkpoint_to_train(na
     missing = release_checks.missing_checkpoints(the_plan)
     if missing:
         with pytest.raises(ReleaseError, match="run `autograder train"):
-            make_release(name, tmp_path, DEFAULT_CONFIG, say=lambda line: None)
+            make_release(name, tmp_path, DEFAULT_CONFIG, say=lambda line: None, allow_synthetic_data=True)
         return
     printed: list[str] = []
-    checks = make_release(name, tmp_path, DEFAULT_CONFIG, mutants=OTHER_MUTANTS, say=printed.append)
+    checks = make_release(name, tmp_path, DEFAULT_CONFIG, mutants=OTHER_MUTANTS, say=printed.append,
+                          allow_synthetic_data=True)
     assert all(check.ok for check in checks), "\n".join(printed)
+
+
+def test_checkpoints_graded_on_synthetic_images_are_not_released_unless_asked(monkeypatch, tmp_path, capsys):
+    config = tmp_path / "grading.yml"
+    config.write_text(re.sub(r"(?m)^  name: \w+", "  name: synthetic", DEFAULT_CONFIG.read_text()))
+    for target in ("autograder.release.write_zip", "autograder.release_checks.missing_checkpoints"):
+        monkeypatch.setattr(target, lambda *args, **kwargs: pytest.fail("the refusal built or checked something"))
+    out = tmp_path / "dist"
+    assert main(["release", "lenet", "--out", str(out), "--config", str(config)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "data.name is 'synthetic'" in error, error
+    assert "data.name: cifar10" in error and "--allow-synthetic-data" in error
+    assert not out.exists()
 
 
 def test_the_command_names_the_assignments_when_given_an_unknown_one(capsys, tmp_path):

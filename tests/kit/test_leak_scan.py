@@ -1,0 +1,129 @@
+"""The leak scan and what student.zip holds: no solution line, no answer-shaped module (no release is built)."""
+import ast
+import math
+import types
+from pathlib import Path, PurePosixPath
+
+import pytest
+import torch
+
+from autograder.config import DEFAULT_CONFIG, KIT_ROOT, load_config
+from autograder.generator import build
+from autograder.release import GRADER_ONLY, autograder_files, plan, student_files
+from autograder.release_checks import distinctive, distinctive_solution_lines, scan_files
+from autograder.training import RECIPES
+from checks_accuracy import MODELS, own_metrics
+
+ASSIGNMENTS = list(load_config().assignments)
+BOILERPLATE = ["return x", "pass", "import torch", ")", "]", "model.eval()", "super().__init__()",
+               "with torch.no_grad():", "optimizer.zero_grad()", "x = torch.flatten(x, 1)",
+               "for inputs, labels in loader:", "predictions, labels = [], []",
+               'f"pixels padded by {padding} on each side")', "# total_loss / total_examples, a comment"]
+
+
+def contents(files: dict) -> dict[str, bytes]:
+    """A release's file listing (text or a path to copy) as the bytes its zip would hold."""
+    return {name: value.read_bytes() if isinstance(value, Path) else value.encode() for name, value in files.items()}
+
+
+def the_plan(name: str):
+    return plan(load_config(), DEFAULT_CONFIG, name)
+
+
+def reference_q6():
+    module = types.ModuleType("q6_lenet")
+    exec(build((KIT_ROOT / "assignments" / "q6_lenet.py").read_text(), sanitize=False), module.__dict__)
+    return module
+
+
+# -- the single-line rule ---------------------------------------------------------------------------
+@pytest.mark.parametrize("line, master", [("return total_loss / total_examples", "q6_lenet"),
+                                          ("flat = labels.long() * num_classes + predictions.long()", "q6_lenet"),
+                                          ("count = -(-room // stride) + 1", "q3_max_pool")])
+def test_one_distinctive_solution_line_in_a_shipped_file_is_flagged(line, master):
+    # the line alone, indented and spaced otherwise, with a comment, among code of the file's own
+    code = f"def helper(a, b):\n    print(a, b)\n        {line.replace(' ', '  ')}   # shortcut\n    return a\n"
+    problems = scan_files({"lenet/tests/helpers.py": code.encode()})
+    assert problems == [f"student.zip: lenet/tests/helpers.py holds a distinctive solution line of "
+                        f"assignments/{master}.py: {(line.replace(' ', '  ') + '   # shortcut')!r}."]
+
+
+@pytest.mark.parametrize("line", BOILERPLATE)
+def test_boilerplate_is_not_a_distinctive_line_even_where_a_solution_has_it(line):
+    assert not distinctive(line)
+    assert scan_files({"lenet/tests/helpers.py": f"{line}\n".encode()}) == []
+
+
+def test_distinctive_lines_come_from_solutions_and_not_from_stubs_or_statements():
+    lines = distinctive_solution_lines()
+    assert "returntotal_loss/total_examples" in lines
+    assert all(len(line) >= 24 for line in lines)
+    assert "super().__init__()" not in lines and "withtorch.no_grad():" not in lines
+
+
+def test_a_grader_only_module_or_oracle_in_student_zip_is_flagged():
+    problems = "\n".join(scan_files({"lenet/autograder/accuracy.py": b"# renamed\n",
+                                     "lenet/tests/oracles_q6_lenet.py": b"# emptied\n"}))
+    assert "lenet/autograder/accuracy.py is a grader-only engine module" in problems
+    assert "lenet/tests/oracles_q6_lenet.py is a grader-only test oracle" in problems
+
+
+# -- what the real zips hold --------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["layers", "lenet"])
+def test_the_real_student_files_pass_the_leak_scan(name):
+    assert scan_files(contents(student_files(the_plan(name)))) == []
+
+
+def test_the_efficientnet_student_files_pass_the_leak_scan():
+    assert scan_files(contents(student_files(the_plan("efficientnet")))) == []
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_answer_shaped_modules_ship_to_the_grader_only(name):
+    student = {str(PurePosixPath(*PurePosixPath(n).parts[1:])) for n in student_files(the_plan(name))}
+    grader = {n.removeprefix("kit/") for n in autograder_files(the_plan(name))}
+    for module in GRADER_ONLY:
+        assert f"autograder/{module}.py" not in student and f"autograder/{module}.py" in grader
+    assert not [n for n in student if PurePosixPath(n).name.startswith("oracles_")]
+    if name == "lenet":
+        assert "tests/oracles_q6_lenet.py" in grader
+    assert {"autograder/pytest_plugin.py", "autograder/worker.py", "autograder/__init__.py"} <= student
+    assert not {"autograder/release.py", "autograder/mutate.py", "autograder/cli.py"} & student
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_what_student_zip_imports_when_loaded_is_in_it(name):
+    files = {str(PurePosixPath(*PurePosixPath(n).parts[1:])): v for n, v in student_files(the_plan(name)).items()}
+    for path, value in files.items():
+        if not path.endswith(".py") or not isinstance(value, Path):
+            continue
+        for node in ast.parse(value.read_text()).body:  # imports run on loading; those inside functions may not
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [f"autograder.{node.module}" if node.level else node.module] \
+                if isinstance(node, ast.ImportFrom) and node.module else []
+            for module in modules:
+                first, *rest = module.split(".")
+                if first == "autograder" and rest:
+                    assert f"autograder/{rest[0]}.py" in files, f"{name}: {path} imports {module}"
+                elif (KIT_ROOT / "tests" / f"{first}.py").exists():
+                    assert f"tests/{first}.py" in files, f"{name}: {path} imports {module}"
+
+
+# -- scoring checkpoints without the grader's metrics (student.zip) ------------------------------------
+def test_the_student_kit_builds_the_models_as_the_training_recipes_do():
+    assert MODELS == {name: (r.question, r.factory, r.args) for name, r in RECIPES.items()}
+
+
+def test_a_local_run_scores_classes_with_the_students_own_metrics_once_they_work():
+    from autograder import accuracy
+
+    predictions, labels = torch.tensor([3, 1, 1, 9, 0, 0, 2]), torch.tensor([3, 1, 2, 9, 0, 5, 2])
+    confusion, per_class, note = own_metrics(types.SimpleNamespace(q6_lenet=reference_q6()), predictions, labels)
+    expected = accuracy.confusion_matrix(predictions.numpy(), labels.numpy(), 10)
+    assert (confusion == expected).all() and "your own confusion_matrix" in note
+    assert [a for a in per_class if not math.isnan(a)] == [a for a in accuracy.per_class_accuracy(expected)
+                                                           if not math.isnan(a)]
+    transposed = reference_q6()
+    right = transposed.confusion_matrix
+    transposed.confusion_matrix = lambda p, t, n: right(p, t, n).T
+    assert own_metrics(types.SimpleNamespace(q6_lenet=transposed), predictions, labels)[:2] == (None, None)
