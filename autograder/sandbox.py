@@ -15,7 +15,7 @@ import time
 import warnings
 from pathlib import Path
 
-from . import errors, isolation, protocol, zygote
+from . import errors, isolation, portable, protocol, zygote
 from .config import KIT_ROOT, Limits
 from .capture import OutputCapture
 from .worker import EXIT_PIPE_LOST, EXIT_UNSENDABLE
@@ -29,14 +29,14 @@ PIPE_HINT = "did your code write to, close or replace the grader's pipe? Only th
 _slots_in_use: set[int] = set()
 _slots_lock = threading.Lock()
 _warned: set[str] = set()
-SIGNAL_TEXT = {
-    signal.SIGSEGV: "crashed with a segmentation fault",
-    signal.SIGABRT: "aborted (SIGABRT)",
-    signal.SIGBUS: "crashed with a bus error",
-    signal.SIGFPE: "crashed with a floating-point exception",
-    signal.SIGXFSZ: "wrote a file larger than the file-size limit",
-    signal.SIGKILL: "was killed (SIGKILL)",
-}
+SIGNAL_TEXT = {getattr(signal, name): text for name, text in {  # Windows lacks some of these signals
+    "SIGSEGV": "crashed with a segmentation fault",
+    "SIGABRT": "aborted (SIGABRT)",
+    "SIGBUS": "crashed with a bus error",
+    "SIGFPE": "crashed with a floating-point exception",
+    "SIGXFSZ": "wrote a file larger than the file-size limit",
+    "SIGKILL": "was killed (SIGKILL)",
+}.items() if hasattr(signal, name)}
 
 
 class Sandbox:
@@ -44,6 +44,7 @@ class Sandbox:
 
     def __init__(self, files: dict[str, Path], limits: Limits, device: str = "cpu"):
         self.limits, self.device = limits, device
+        self.portable = isolation.portable_worker_wanted()  # a student's machine: see portable.py
         self.home = Path(tempfile.mkdtemp(prefix=isolation.home_prefix(os.getpid())))
         self.home.chmod(0o711)              # a worker of its own user reaches its scratch, lists nothing here
         self.scratch = self.home / "work"   # the submission's files; the worker's working directory
@@ -65,33 +66,21 @@ class Sandbox:
 
     # -- lifecycle -----------------------------------------------------------
     def _start(self) -> None:
-        requests_read, self.requests = os.pipe()
-        self.replies, replies_write = os.pipe()
         settings = {
             "scratch": str(self.scratch), "root": str(self.home / "root"), "kit_root": str(KIT_ROOT),
-            "requests_fd": requests_read, "replies_fd": replies_write, "device": self.device, "uid": self.uid,
-            "parent_pid": os.getpid(),
+            "device": self.device, "uid": self.uid, "parent_pid": os.getpid(),
             "threads": self.limits.threads, "file_size_mb": self.limits.file_size_mb,
             "memory_mb": self.limits.memory_mb, "processes": self.limits.processes,
             "gpu_memory_fraction": self.limits.gpu_memory_fraction, "max_message": self.limits.message_mb << 20,
         }
-        env = {"PATH": os.defpath, "HOME": str(self.scratch), "TMPDIR": str(self.scratch), "LANG": "C.UTF-8",
-               "USER": "student", "LOGNAME": "student",
-               "OMP_NUM_THREADS": str(self.limits.threads), "MKL_NUM_THREADS": str(self.limits.threads)}
-        if "CUDA_VISIBLE_DEVICES" in os.environ:
-            env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
-        output_read, settings["stdout_fd"] = os.pipe()
-        stdout = open(output_read, "rb")
-        self.process = zygote.start_worker(settings, env, stdout, START_SECONDS)  # a warm fork, when there is one
-        if self.process is None:
-            self.process = subprocess.Popen(
-                [sys.executable, "-I", "-u", "-B", "-c", WORKER_BOOT, str(KIT_ROOT), json.dumps(settings)],
-                cwd=self.scratch, env=env, stdin=subprocess.DEVNULL, stdout=settings["stdout_fd"],
-                stderr=subprocess.STDOUT, pass_fds=(requests_read, replies_write), start_new_session=True)
-            self.process.stdout = stdout
-        for fd in (requests_read, replies_write, settings["stdout_fd"]):
-            os.close(fd)
-        self.capture = OutputCapture(self.process.stdout, self.limits.output_kb << 10)
+        threads = {"OMP_NUM_THREADS": str(self.limits.threads), "MKL_NUM_THREADS": str(self.limits.threads)}
+        if self.portable:  # their own environment, no Linux confinement
+            self.process, self.requests, self.replies = portable.launch(settings, {**os.environ, **threads},
+                                                                        str(KIT_ROOT), str(self.scratch))
+            output = self.process.stderr
+        else:
+            output = self._launch_linux(settings, threads)
+        self.capture = OutputCapture(output, self.limits.output_kb << 10)
         self.generation += 1
         self.imported = set()
         try:
@@ -106,25 +95,48 @@ class Sandbox:
             raise errors.ProtocolViolation("the worker process did not start properly.")
         self.isolation = dict(hello.get("isolation") or {})
         level, reason = self.isolation.get("level"), self.isolation.get("reason")
-        if level != isolation.NAMESPACES and reason not in _warned:
+        if level != isolation.NAMESPACES and reason not in _warned and not self.portable:  # graders only
             _warned.add(reason)
             warnings.warn(f"student code runs at the sandbox level {level!r} ({reason}): "
                           f"{isolation.PROTECTS.get(level, '')}. `autograder doctor` says how to get a stronger "
                           "level.", stacklevel=2)
 
+    def _launch_linux(self, settings: dict, threads: dict):
+        """A warm fork of the zygote when there is one, else a cold worker; returns its output stream."""
+        requests_read, self.requests = os.pipe()
+        self.replies, replies_write = os.pipe()
+        output_read, stdout_fd = os.pipe()
+        settings = {**settings, "requests_fd": requests_read, "replies_fd": replies_write, "stdout_fd": stdout_fd}
+        env = {"PATH": os.defpath, "HOME": str(self.scratch), "TMPDIR": str(self.scratch), "LANG": "C.UTF-8",
+               "USER": "student", "LOGNAME": "student", **threads}
+        if "CUDA_VISIBLE_DEVICES" in os.environ:
+            env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
+        stdout = open(output_read, "rb")
+        self.process = zygote.start_worker(settings, env, stdout, START_SECONDS)  # a warm fork, when there is one
+        if self.process is None:
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", "-u", "-B", "-c", WORKER_BOOT, str(KIT_ROOT), json.dumps(settings)],
+                cwd=self.scratch, env=env, stdin=subprocess.DEVNULL, stdout=stdout_fd,
+                stderr=subprocess.STDOUT, pass_fds=(requests_read, replies_write), start_new_session=True)
+        for fd in (requests_read, replies_write, stdout_fd):
+            os.close(fd)
+        return stdout
+
     def _stop(self) -> None:
         if self.process is None:
             return
-        if os.geteuid() == 0:  # a confined worker and everything it started run as self.uid
+        if not self.portable and os.geteuid() == 0:  # a confined worker and everything it started run as self.uid
             isolation.end_processes(range(self.uid, self.uid + 1))
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        if hasattr(os, "killpg"):
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         self.process.kill()  # in case student code moved the worker out of its process group
         self.process.wait()
         for fd in (self.requests, self.replies):
-            os.close(fd)
+            if isinstance(fd, int):  # a PipeReader closes its own pipe
+                os.close(fd)
         self.process = None
 
     def close(self) -> None:
@@ -231,7 +243,7 @@ class Sandbox:
                                         "do not monkeypatch them.")
         if code < 0:
             what = SIGNAL_TEXT.get(-code, f"was killed by signal {signal.Signals(-code).name}")
-            if -code == signal.SIGXFSZ:
+            if -code == getattr(signal, "SIGXFSZ", None):
                 what += f" ({self.limits.file_size_mb} MiB)"
             return errors.WorkerCrashed(f"{label}: the process running your code {what}.")
         return errors.WorkerCrashed(f"{label}: your code ended the process (exit status {code}, e.g. sys.exit, "

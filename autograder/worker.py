@@ -7,7 +7,6 @@ import importlib
 import json
 import os
 import reprlib
-import resource
 import signal
 import sys
 import time
@@ -251,7 +250,9 @@ def _flush_output(request_id: int) -> None:
 
 def apply_limits(memory_mb: int | None, file_size_mb: int, processes: int | None) -> None:
     """Limit the worker: no core dumps, bounded files, (on CPU) bounded address space, (as its own user)
-    a bounded number of processes and threads."""
+    a bounded number of processes and threads. Linux only."""
+    import resource
+
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     size = file_size_mb << 20
     resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
@@ -270,8 +271,9 @@ def limit_gpu_memory(fraction: float) -> None:
     torch.empty(1, device="cuda")  # create the context now, while the driver's files are still readable
 
 
-def main(settings: dict, confinement: dict | None = None) -> None:
-    """Serve one sandbox: settings as the grader sent them, confinement as isolation.confine reported it."""
+def main(settings: dict, confinement: dict | None = None, portable: bool = False) -> None:
+    """Serve one sandbox: settings as the grader sent them, confinement as isolation.confine reported it.
+    portable: the portable worker (portable.py), which uses nothing that only Linux has."""
     confinement = confinement or {"level": isolation.NONE, "reason": "the worker was started without isolation"}
     requests, replies = settings["requests_fd"], settings["replies_fd"]
     scratch = Path(settings["scratch"])
@@ -282,13 +284,17 @@ def main(settings: dict, confinement: dict | None = None) -> None:
         limit_gpu_memory(settings["gpu_memory_fraction"])
     own_user = confinement["level"] != isolation.NONE  # the grader is root: the worker becomes a user of its own
     processes = settings["processes"] if own_user else None
-    memory_mb = settings["memory_mb"] if settings["device"] == "cpu" else None  # CUDA reserves a huge address range
-    apply_limits(memory_mb, settings["file_size_mb"], processes)
-    if own_user:
-        isolation.drop_privileges(settings["uid"], scratch)
-    isolation.die_with_parent()
-    if os.getppid() != settings["parent_pid"]:  # its parent died before the line above: no one will ask
-        os._exit(0)
+    memory_mb = settings["memory_mb"] if settings["device"] == "cpu" else None  # CUDA reserves a huge range
+    if portable:  # memory and file limits where the platform has them (Linux asked for this worker)
+        with contextlib.suppress(ImportError, OSError, ValueError):
+            apply_limits(memory_mb, settings["file_size_mb"], None)
+    else:
+        apply_limits(memory_mb, settings["file_size_mb"], processes)
+        if own_user:
+            isolation.drop_privileges(settings["uid"], scratch)
+        isolation.die_with_parent()
+        if os.getppid() != settings["parent_pid"]:  # its parent died before the line above: no one will ask
+            os._exit(0)
     Worker(scratch, settings["max_message"], processes).serve(requests, replies, confinement)
 
 
