@@ -25,6 +25,8 @@ OUTCOMES_KEY = pytest.StashKey[dict]()
 NOTES_KEY = pytest.StashKey[list]()
 LEADERBOARD_KEY = pytest.StashKey[list]()
 START_KEY = pytest.StashKey[float]()
+SHOWN_KEY = pytest.StashKey[dict]()   # student mode: what made a test fail -> the first test that showed it
+FEEDBACK_STYLES = ("full", "student")
 
 
 def pytest_addoption(parser):
@@ -33,6 +35,11 @@ def pytest_addoption(parser):
                     help="submission to grade: a folder or a .zip (default: the reference solutions/)")
     group.addoption("--grading-config", default=str(DEFAULT_CONFIG), help="course settings (default: grading.yml)")
     group.addoption("--results", default=None, help="write Gradescope results.json here")
+    group.addoption("--feedback", choices=FEEDBACK_STYLES, default="full",
+                    help="how failed graded tests are shown. full (default, for staff): pytest's report with "
+                         "tracebacks and the grade. student (set by student.zip's pytest.ini): per failed test only "
+                         "the grader's message, the failing input and what the code printed, one line for a failure "
+                         "already shown, and the public tests' points, which are not the grade")
 
 
 def pytest_configure(config):
@@ -185,13 +192,98 @@ def pytest_runtest_makereport(item, call):
         outcome.status = "skipped"
     elif report.failed:
         outcome.status = "failed"
-        text = feedback_text(call.excinfo.value) if call.excinfo else str(report.longrepr)
+        message = feedback_text(call.excinfo.value) if call.excinfo else str(report.longrepr)
         printed = sandbox.last_output.strip() if sandbox is not None and report.when == "call" else ""
+        text = message + (f"\n\nYour code printed (last call):\n{printed}" if printed else "")
         if printed:
             report.sections.append(("student output (last call)", printed))
-            text += f"\n\nYour code printed (last call):\n{printed}"
         outcome.feedback = (outcome.feedback + "\n" + text).strip()
+        if student_feedback(item.config):
+            show_to_student(report, item, call.excinfo.value if call.excinfo else None, message, printed)
     return report
+
+
+# -- student mode (--feedback=student) ----------------------------------------
+MESSAGE_LINES, PRINTED_LINES = 9, 5     # at most, per failed test: with the heading, about 15 lines
+MESSAGE_WIDTH, PRINTED_WIDTH = 600, 200  # characters per line
+
+
+def student_feedback(config) -> bool:
+    return config.getoption("feedback") == "student"
+
+
+def show_to_student(report, item, exc: BaseException | None, message: str, printed: str) -> None:
+    """Student mode: the failed report shows the grader's message and the code's output, or, for a failure an
+    earlier test already showed, one line naming that test; no traceback, no captured output of the grader."""
+    key = failure_key(exc, message)
+    first = item.config.stash.setdefault(SHOWN_KEY, {}).setdefault(key, item.name)
+    report.longrepr = student_text(exc, message, printed) if first == item.name else repeat_line(first, exc, message)
+    report.sections = []
+
+
+def student_error_in(exc: BaseException | None) -> errors.StudentError | None:
+    """The exception the student's code raised that failed the test, also behind the assertion that reports it."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, errors.StudentError):
+            return exc
+        exc = exc.exceptions[0] if isinstance(exc, BaseExceptionGroup) else exc.__cause__ or exc.__context__
+    return None
+
+
+def failure_key(exc: BaseException | None, message: str) -> str:
+    """Two failures are the same for a student when their code raised the same error, or the messages match."""
+    error = student_error_in(exc)
+    return f"{error.remote_type}: {error.message}\n{error.traceback}" if error else message
+
+
+def student_text(exc: BaseException | None, message: str, printed: str) -> str:
+    """A failed test as a student reads it: the grader's message (with the failing input), then their output."""
+    lines = [clip(message, MESSAGE_LINES, MESSAGE_WIDTH)]
+    if printed:
+        lines += ["Your code printed (last call):", clip(printed, PRINTED_LINES, PRINTED_WIDTH, indent="  ")]
+    if is_internal_error(exc):
+        lines.append("(`pytest --feedback=full` shows the grader's traceback, for the course staff.)")
+    return "\n".join(lines)
+
+
+def repeat_line(first: str, exc: BaseException | None, message: str) -> str:
+    """One line for a failure an earlier test showed in full."""
+    error = student_error_in(exc)
+    if error is not None:
+        line = f"Same error as {first} above: {error.remote_type}: {error.message}".splitlines()[0]
+    else:
+        line = f"Same failure as {first} above: " + message.splitlines()[0]
+    return clip_line(line, PRINTED_WIDTH)
+
+
+def is_internal_error(exc: BaseException | None) -> bool:
+    """Whether the test failed on an error of the grader itself (feedback_text asks to tell the staff)."""
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    expected = (AssertionError, pytest.fail.Exception, errors.StudentError, errors.SandboxError)
+    return exc is not None and not isinstance(exc, expected)
+
+
+def clip(text: str, max_lines: int, width: int, indent: str = "") -> str:
+    """text in at most max_lines lines of at most `width` characters: the middle of anything longer is cut,
+    on a line that says how much."""
+    rows = [indent + clip_line(row, width) for row in text.splitlines()]
+    if len(rows) > max_lines:
+        tail = (max_lines - 1) // 3
+        head = max_lines - 1 - tail
+        rows = [*rows[:head], f"{indent}... ({len(rows) - head - tail} lines cut) ...", *rows[len(rows) - tail:]]
+    return "\n".join(rows)
+
+
+def clip_line(line: str, width: int) -> str:
+    """line, or its start and end around a note of how many characters were cut from its middle."""
+    if len(line) <= width:
+        return line
+    keep = width - 30
+    head, tail = keep * 2 // 3, keep // 3
+    return f"{line[:head]} ... ({len(line) - head - tail} characters cut) ... {line[-tail:]}"
 
 
 def sandbox_level(config) -> Level:
@@ -222,9 +314,23 @@ def pytest_terminal_summary(terminalreporter, config):
     outcomes = list(config.stash[OUTCOMES_KEY].values())
     if not outcomes:
         return
+    if student_feedback(config):
+        write_public_points(terminalreporter, config, [o for o in outcomes if o.public])
+    else:
+        write_grade(terminalreporter, config, outcomes)
+    if config.getoption("results"):  # a grading run: the log is for staff (students' own runs skip this line)
+        terminalreporter.write_line(sandbox_level(config).describe())
+
+
+def scores_by_question(config, outcomes: list[TestOutcome]) -> dict[str, dict]:
     grading = config.stash[CONFIG_KEY]
     questions = sorted({o.question for o in outcomes}, key=list(grading.questions).index)
-    scores = question_scores(outcomes, grading, questions)
+    return question_scores(outcomes, grading, questions)
+
+
+def write_grade(terminalreporter, config, outcomes: list[TestOutcome]) -> None:
+    """The grade of a full run: points per question and in total."""
+    scores = scores_by_question(config, outcomes)
     terminalreporter.section(f"grade of {config.getoption('submission')}")
     for note in config.stash[NOTES_KEY]:
         terminalreporter.write_line(note)
@@ -232,5 +338,18 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.write_line(f"{qid:<24} {entry['score']:>7.2f} / {entry['max_score']:g}")
     total = sum(e["score"] for e in scores.values())
     terminalreporter.write_line(f"{'total':<24} {total:>7.2f} / {sum(e['max_score'] for e in scores.values()):g}")
-    if config.getoption("results"):  # a grading run: the log is for staff (students' own runs skip this line)
-        terminalreporter.write_line(sandbox_level(config).describe())
+
+
+def write_public_points(terminalreporter, config, outcomes: list[TestOutcome]) -> None:
+    """Student mode's closing summary: what the public tests alone are worth, never called a grade."""
+    scores = scores_by_question(config, outcomes)
+    terminalreporter.section("public tests only")
+    for note in config.stash[NOTES_KEY]:
+        terminalreporter.write_line(note)
+    for qid, entry in scores.items():
+        passed = sum(o.status == "passed" for o, _ in entry["tests"])
+        terminalreporter.write_line(f"{qid:<24} public tests: {entry['score']:>5.2f} of {entry['max_score']:g} points "
+                                    f"({passed} of {len(entry['tests'])} tests passed)")
+    total, most = sum(e["score"] for e in scores.values()), sum(e["max_score"] for e in scores.values())
+    terminalreporter.write_line(f"{'total':<24} public tests: {total:>5.2f} of {most:g} points; "
+                                "hidden tests also count toward your grade")
