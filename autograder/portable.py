@@ -11,9 +11,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 
 from .isolation import NONE, detect_level
-from .protocol import PipeReader
 
 BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from autograder.portable import serve; serve(sys.argv[2])"
 
@@ -40,3 +41,42 @@ def serve(settings: str) -> None:
     from .worker import main
     level = {"level": NONE, "reason": detect_level().reason}
     main({**json.loads(settings), "requests_fd": requests, "replies_fd": replies}, level, portable=True)
+
+
+class PipeReader:
+    """A pipe read by a thread, so that a read can wait with a deadline where select() cannot wait on a pipe
+    (Windows). receive() takes one in place of a file descriptor. The thread closes the pipe at its end."""
+
+    def __init__(self, fd: int):
+        self.fd, self.buffer, self.closed = fd, bytearray(), False
+        self.changed = threading.Condition()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, 1 << 20)
+            except OSError:  # closed under us
+                chunk = b""
+            with self.changed:
+                self.buffer += chunk
+                self.closed = not chunk
+                self.changed.notify_all()
+            if not chunk:
+                os.close(self.fd)
+                return
+
+    def read_exactly(self, count: int, deadline: float | None, started: bool) -> bytes:
+        from .protocol import ChannelClosed, FrameTimeout  # protocol brings torch: not before the grader needs it
+
+        with self.changed:
+            while len(self.buffer) < count:
+                if self.closed:
+                    raise ChannelClosed()
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise FrameTimeout(partial=started or bool(self.buffer))
+                self.changed.wait(left)
+            data = bytes(self.buffer[:count])
+            del self.buffer[:count]
+            return data

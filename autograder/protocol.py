@@ -8,7 +8,6 @@ import os
 import pickle
 import select
 import struct
-import threading
 import time
 
 import torch
@@ -75,45 +74,9 @@ def decode_request(data: bytes):
     return pickle.loads(data)
 
 
-class PipeReader:
-    """A pipe read by a thread, so that a read can wait with a deadline where select() cannot wait on a pipe
-    (Windows). receive() takes one in place of a file descriptor. The thread closes the pipe at its end."""
-
-    def __init__(self, fd: int):
-        self.fd, self.buffer, self.closed = fd, bytearray(), False
-        self.changed = threading.Condition()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self.fd, 1 << 20)
-            except OSError:  # closed under us
-                chunk = b""
-            with self.changed:
-                self.buffer += chunk
-                self.closed = not chunk
-                self.changed.notify_all()
-            if not chunk:
-                os.close(self.fd)
-                return
-
-    def read_exactly(self, count: int, deadline: float | None, started: bool) -> bytes:
-        with self.changed:
-            while len(self.buffer) < count:
-                if self.closed:
-                    raise ChannelClosed()
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    raise FrameTimeout(partial=started or bool(self.buffer))
-                self.changed.wait(left)
-            data = bytes(self.buffer[:count])
-            del self.buffer[:count]
-            return data
-
-
-def _read_exactly(fd: int | PipeReader, count: int, deadline: float | None, started: bool = False) -> bytes:
-    if isinstance(fd, PipeReader):
+def _read_exactly(fd, count: int, deadline: float | None, started: bool = False) -> bytes:
+    """count bytes from fd, a file descriptor or a portable.PipeReader (which waits in its own way)."""
+    if not isinstance(fd, int):
         return fd.read_exactly(count, deadline, started)
     chunks, remaining = [], count
     while remaining:

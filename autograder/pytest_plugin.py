@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import HealthCheck, Phase, settings
 
 from . import errors
 from .config import DEFAULT_CONFIG, KIT_ROOT, ConfigError, load_config
@@ -25,6 +25,7 @@ OUTCOMES_KEY = pytest.StashKey[dict]()
 NOTES_KEY = pytest.StashKey[list]()
 LEADERBOARD_KEY = pytest.StashKey[list]()
 START_KEY = pytest.StashKey[float]()
+HYPOTHESIS_PLUGIN = "hypothesispytest"  # the name of Hypothesis's pytest plugin (its entry point)
 SHOWN_KEY = pytest.StashKey[dict]()   # student mode: what made a test fail -> the first test that showed it
 FEEDBACK_STYLES = ("full", "student")
 
@@ -53,9 +54,27 @@ def pytest_configure(config):
     config.stash[NOTES_KEY] = []
     config.stash[LEADERBOARD_KEY] = []
     config.stash[START_KEY] = time.monotonic()
+    if not student_feedback(config):  # hidden tests apply @settings at import: the profile must come first
+        use_grading_profile(config)
+
+
+def pytest_collection_finish(session):
+    """A student's run imports Hypothesis (a second and more) only if a collected test uses it; the public tests
+    apply no @settings at import (a kit test checks), so the profile can wait until now. Without such a test,
+    Hypothesis's own pytest plugin goes too: its closing summary would import Hypothesis all the same."""
+    if "hypothesis" in sys.modules:
+        use_grading_profile(session.config)
+    elif session.config.pluginmanager.has_plugin(HYPOTHESIS_PLUGIN):
+        session.config.pluginmanager.unregister(name=HYPOTHESIS_PLUGIN)
+
+
+def use_grading_profile(config) -> None:
+    """The kit's Hypothesis profile: derandomized, no database, no deadline, grading.yml's example count."""
+    from hypothesis import HealthCheck, Phase, settings
+
     settings.register_profile(
-        "grading", max_examples=grading.hypothesis.max_examples, derandomize=True, database=None,
-        deadline=None, print_blob=False, phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        "grading", max_examples=config.stash[CONFIG_KEY].hypothesis.max_examples, derandomize=True,
+        database=None, deadline=None, print_blob=False, phases=[Phase.explicit, Phase.generate, Phase.shrink],
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     if config.getoption("hypothesis_profile", None) is None:
         settings.load_profile("grading")

@@ -8,26 +8,17 @@ import secrets
 import shutil
 import signal
 import subprocess
-import sys
-import tempfile
-import threading
 import time
 import warnings
 from pathlib import Path
 
-from . import errors, isolation, portable, protocol, zygote
+from . import errors, isolation, launch, protocol
 from .config import KIT_ROOT, Limits
 from .capture import OutputCapture
+from .launch import START_SECONDS
 from .worker import EXIT_PIPE_LOST, EXIT_UNSENDABLE
 
-# Confine first (namespaces need a single-threaded process), then import torch and serve.
-WORKER_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); from autograder.isolation import confine_worker; "
-               "confinement = confine_worker(sys.argv[2]); from autograder.worker import main; import json; "
-               "main(json.loads(sys.argv[2]), confinement)")
-START_SECONDS = 120  # starting Python and importing torch; not charged to the student
 PIPE_HINT = "did your code write to, close or replace the grader's pipe? Only the values your code returns count."
-_slots_in_use: set[int] = set()
-_slots_lock = threading.Lock()
 _warned: set[str] = set()
 SIGNAL_TEXT = {getattr(signal, name): text for name, text in {  # Windows lacks some of these signals
     "SIGSEGV": "crashed with a segmentation fault",
@@ -45,44 +36,39 @@ class Sandbox:
     def __init__(self, files: dict[str, Path], limits: Limits, device: str = "cpu"):
         self.limits, self.device = limits, device
         self.portable = isolation.portable_worker_wanted()  # a student's machine: see portable.py
-        self.home = Path(tempfile.mkdtemp(prefix=isolation.home_prefix(os.getpid())))
-        self.home.chmod(0o711)              # a worker of its own user reaches its scratch, lists nothing here
-        self.scratch = self.home / "work"   # the submission's files; the worker's working directory
-        self.scratch.mkdir()
-        (self.home / "root").mkdir()        # where a confined worker mounts its own file tree
+        early = launch.take_early(limits, device)  # a student's run started its worker before importing torch
+        self.folders = early[0] if early else launch.WorkerHome()
+        self.home, self.scratch, self.uid = self.folders.path, self.folders.scratch, self.folders.uid
         for name, source in files.items():
             shutil.copy2(source, self.scratch / name)
-        self.slot = _take_slot()
-        self.uid = isolation.worker_uid(os.getpid(), self.slot)  # the worker's user when the grader is root
         self.isolation: dict = {}  # what the latest worker reported: {"level": isolation level, "reason": str}
         self._held = contextlib.ExitStack()  # at the users level: hidden tests, solutions... owner-only until close()
         self._held.enter_context(isolation.grader_files_locked(isolation.grader_only_paths(KIT_ROOT)))
         self.budget = limits.submission_seconds
-        self.process: subprocess.Popen | None = None
+        self.process = None  # a subprocess.Popen, or the zygote's fork (zygote.ForkedWorker)
         self.generation = 0
         self.imported: set[str] = set()
         self.fatal_imports: dict[str, errors.SandboxError] = {}
         self.last_output = ""  # what student code printed during the latest call, bounded
+        self.greeted = True     # whether the current worker's first message was read
+        if early:
+            self._take(early[1])
 
     # -- lifecycle -----------------------------------------------------------
     def _start(self) -> None:
-        settings = {
-            "scratch": str(self.scratch), "root": str(self.home / "root"), "kit_root": str(KIT_ROOT),
-            "device": self.device, "uid": self.uid, "parent_pid": os.getpid(),
-            "threads": self.limits.threads, "file_size_mb": self.limits.file_size_mb,
-            "memory_mb": self.limits.memory_mb, "processes": self.limits.processes,
-            "gpu_memory_fraction": self.limits.gpu_memory_fraction, "max_message": self.limits.message_mb << 20,
-        }
-        threads = {"OMP_NUM_THREADS": str(self.limits.threads), "MKL_NUM_THREADS": str(self.limits.threads)}
-        if self.portable:  # their own environment, no Linux confinement
-            self.process, self.requests, self.replies = portable.launch(settings, {**os.environ, **threads},
-                                                                        str(KIT_ROOT), str(self.scratch))
-            output = self.process.stderr
-        else:
-            output = self._launch_linux(settings, threads)
-        self.capture = OutputCapture(output, self.limits.output_kb << 10)
+        self._take(launch.launch(self.folders, self.limits, self.device, self.portable))
+        self._greet()
+
+    def _take(self, launched: launch.Launched) -> None:
+        self.process, self.requests, self.replies = launched.process, launched.requests, launched.replies
+        self.capture = OutputCapture(launched.output, self.limits.output_kb << 10)
         self.generation += 1
         self.imported = set()
+        self.greeted = False
+
+    def _greet(self) -> None:
+        """Read the worker's first message: that it is ready, and how far it is confined."""
+        self.greeted = True
         try:
             hello = protocol.receive(self.replies, 1 << 16, time.monotonic() + START_SECONDS)
         except (protocol.ChannelClosed, protocol.FrameTimeout, protocol.FrameTooLarge) as exc:
@@ -99,28 +85,7 @@ class Sandbox:
             _warned.add(reason)
             warnings.warn(f"student code runs at the sandbox level {level!r} ({reason}): "
                           f"{isolation.PROTECTS.get(level, '')}. `autograder doctor` says how to get a stronger "
-                          "level.", stacklevel=2)
-
-    def _launch_linux(self, settings: dict, threads: dict):
-        """A warm fork of the zygote when there is one, else a cold worker; returns its output stream."""
-        requests_read, self.requests = os.pipe()
-        self.replies, replies_write = os.pipe()
-        output_read, stdout_fd = os.pipe()
-        settings = {**settings, "requests_fd": requests_read, "replies_fd": replies_write, "stdout_fd": stdout_fd}
-        env = {"PATH": os.defpath, "HOME": str(self.scratch), "TMPDIR": str(self.scratch), "LANG": "C.UTF-8",
-               "USER": "student", "LOGNAME": "student", **threads}
-        if "CUDA_VISIBLE_DEVICES" in os.environ:
-            env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
-        stdout = open(output_read, "rb")
-        self.process = zygote.start_worker(settings, env, stdout, START_SECONDS)  # a warm fork, when there is one
-        if self.process is None:
-            self.process = subprocess.Popen(
-                [sys.executable, "-I", "-u", "-B", "-c", WORKER_BOOT, str(KIT_ROOT), json.dumps(settings)],
-                cwd=self.scratch, env=env, stdin=subprocess.DEVNULL, stdout=stdout_fd,
-                stderr=subprocess.STDOUT, pass_fds=(requests_read, replies_write), start_new_session=True)
-        for fd in (requests_read, replies_write, stdout_fd):
-            os.close(fd)
-        return stdout
+                          "level.", stacklevel=3)
 
     def _stop(self) -> None:
         if self.process is None:
@@ -141,10 +106,8 @@ class Sandbox:
 
     def close(self) -> None:
         self._stop()
-        shutil.rmtree(self.home, ignore_errors=True)
+        self.folders.remove()
         self._held.close()
-        with _slots_lock:
-            _slots_in_use.discard(self.slot)
 
     def __enter__(self):
         return self
@@ -169,6 +132,8 @@ class Sandbox:
             raise self.fatal_imports[module].with_traceback(None)  # not a traceback that grows per test
         if self.process is None:
             self._start()
+        elif not self.greeted:  # started early (launch.start_early): its hello waits in the pipe
+            self._greet()
         if module and module not in self.imported and op != "import":
             try:
                 self.request("import", f"importing {module}.py", module=module)
@@ -288,12 +253,3 @@ class Sandbox:
         if label.startswith("importing "):
             return errors.ImportFailed(f"{label} failed with {mro[0]}: {message}\n{error.get('traceback', '')}")
         return errors.student_error(label, mro, message, str(error.get("traceback", "")))
-
-
-def _take_slot() -> int:
-    with _slots_lock:
-        free = next((slot for slot in range(isolation.SLOTS) if slot not in _slots_in_use), None)
-        if free is None:
-            raise RuntimeError(f"more than {isolation.SLOTS} sandboxes open at once in one grading process")
-        _slots_in_use.add(free)
-        return free

@@ -182,7 +182,9 @@ def gradients(result, inputs: dict, grad_output) -> dict:
         raise RuntimeError("the result is not connected to the inputs by autograd, so no gradient can flow "
                            "back; use torch operations only (no .detach(), .item(), .numpy() or new tensors "
                            "built from Python numbers)")
-    grads = torch.autograd.grad(result, list(inputs.values()), grad_outputs=grad_output, allow_unused=True)
+    # the gradient of result . grad_output: bit for bit what grad_outputs=grad_output gives, without the
+    # first-call import of sympy that grad_outputs costs (a second)
+    grads = torch.autograd.grad((result * grad_output).sum(), list(inputs.values()), allow_unused=True)
     return dict(zip(inputs, grads))
 
 
@@ -275,6 +277,8 @@ def main(settings: dict, confinement: dict | None = None, portable: bool = False
     """Serve one sandbox: settings as the grader sent them, confinement as isolation.confine reported it.
     portable: the portable worker (portable.py), which uses nothing that only Linux has."""
     confinement = confinement or {"level": isolation.NONE, "reason": "the worker was started without isolation"}
+    if settings["device"] == "auto":  # started before the grader chose (launch.start_early): as it chooses
+        settings = {**settings, "device": "cuda" if torch.cuda.is_available() else "cpu"}
     requests, replies = settings["requests_fd"], settings["replies_fd"]
     scratch = Path(settings["scratch"])
     os.chdir(scratch)

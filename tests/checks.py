@@ -1,7 +1,15 @@
 """Checks shared by the public and hidden question tests; their messages are student feedback."""
+import torch
+
 from autograder.errors import ForbiddenCall, StudentError
 
 LAYER_FUNCTIONS = ("conv2d", "max_pool2d", "avg_pool2d")  # running conv or pooling layers calls these
+
+
+def backpropagate(output, inputs, grad_output):
+    """d(output . grad_output) / d(input) for each input, as torch.autograd.grad(output, inputs, grad_output)
+    gives it, bit for bit, without its first-call import of sympy (a second)."""
+    return torch.autograd.grad((output * grad_output).sum(), inputs)
 
 
 def show_call(function, *args, **kwargs):

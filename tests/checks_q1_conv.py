@@ -3,6 +3,7 @@ import torch
 import torch.nn.functional as F
 
 from autograder.errors import StudentError
+from checks import backpropagate
 
 # torch functions that compute a convolution (their __name__ as the worker's ban sees it)
 CONV_FUNCTIONS = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
@@ -91,8 +92,8 @@ def conv2d_reference(x, weight, bias, hyper, grad_output=None) -> dict:
     result = {"output": output.detach(),
               "output_allowed": _allowance(bound.detach(), in_channels * kernel_h * kernel_w + 1, x.dtype)}
     if grad_output is not None:
-        grads = torch.autograd.grad(output, tensors, grad_output.double())
-        bounds = torch.autograd.grad(bound, absolute, grad_output.double().abs())
+        grads = backpropagate(output, tensors, grad_output.double())
+        bounds = backpropagate(bound, absolute, grad_output.double().abs())
         positions = output.shape[0] * output.shape[2] * output.shape[3]
         terms = [out_channels * kernel_h * kernel_w, positions, positions]
         result["grads"] = dict(enumerate(grads))
@@ -101,8 +102,10 @@ def conv2d_reference(x, weight, bias, hyper, grad_output=None) -> dict:
 
 
 def conv2d_output_shape(x, weight, **hyper) -> tuple:
-    """The shape of F.conv2d's output for these arguments (computed on the meta device: no arithmetic)."""
-    return tuple(F.conv2d(x.to("meta"), weight.to("meta"), **hyper).shape)
+    """The shape of F.conv2d's output for these arguments, from torch itself (no formula here: that is q8's
+    answer) on one image of zeros (the meta device would import sympy, a second, on its first use)."""
+    one = F.conv2d(x.new_zeros((1, *x.shape[1:])), weight.new_zeros(weight.shape), **hyper)
+    return (x.shape[0], *one.shape[1:])
 
 
 def _raised(exc: StudentError) -> str:

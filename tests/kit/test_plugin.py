@@ -50,3 +50,12 @@ def test_a_grader_bug_is_not_blamed_on_the_student():
 def test_flaky_student_code_is_explained():
     group = ExceptionGroup("Hypothesis test_x produces unreliable results: Flaky", [AssertionError("got 3")])
     assert feedback_text(group).startswith("Your code did not give the same result when run again")
+
+
+def test_the_public_tests_apply_no_hypothesis_settings_at_import():
+    """A student's run loads the grading profile after collection (Hypothesis costs a second to import, and
+    `layers` never needs it); a @settings applied at import would freeze the profile in force before that."""
+    public = sorted((Path(__file__).parents[1] / "public").glob("test_*.py"))
+    assert public
+    for path in public:
+        assert "@settings" not in path.read_text(), f"{path.name}: use grading.yml's example count instead"

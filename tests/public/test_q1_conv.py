@@ -106,7 +106,7 @@ def test_conv_variants_output_shapes_on_the_slides_input(student):
     x = seeded(*VARIANT_INPUT_SHAPE)
     layers = student.q1_conv.conv_variants()
     for name, kwargs in VARIANTS.items():
-        expected = nn.Conv2d(16, 33, **kwargs, device="meta")(x.to("meta")).shape
+        expected = (len(x), *nn.Conv2d(16, 33, **kwargs)(x[:1]).shape[1:])  # torch's own shape, on one image
         got = layers[name](x)
         assert tuple(got.shape) == tuple(expected), (
             f"conv_variants()[{name!r}] on an input of shape {VARIANT_INPUT_SHAPE} gave an output of shape "

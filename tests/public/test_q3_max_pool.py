@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from checks import backpropagate
 from checks_pooling import (MAX_POOL_BANNED, expect_no_banned_pooling, expect_pool_layer, expect_pool_refusal,
                             expect_pooled_close, show_pool_call)
 
@@ -95,8 +96,8 @@ def test_max_pool2d_gradient_goes_to_each_window_maximum(student):
     _, grads = student.q3_max_pool.max_pool2d.forbidding(*MAX_POOL_BANNED).gradients(
         x, 2, stride=2, ceil_mode=True, grad_output=g)
     leaf = x.clone().requires_grad_()
-    F.max_pool2d(leaf, 2, stride=2, ceil_mode=True).backward(g)
-    expect_pooled_close(grads[0], leaf.grad, call + f", backpropagating {g.flatten().tolist()}",
+    (expected,) = backpropagate(F.max_pool2d(leaf, 2, stride=2, ceil_mode=True), [leaf], g)
+    expect_pooled_close(grads[0], expected, call + f", backpropagating {g.flatten().tolist()}",
                         what="the gradient with respect to x")
 
 
