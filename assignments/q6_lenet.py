@@ -212,10 +212,14 @@ def train_one_epoch(model, loader, optimizer, loss_fn, device):
     optimizer step.
 
     Example:
+        >>> from torch.utils.data import DataLoader, TensorDataset
+        >>> images, labels = torch.randn(64, 3, 32, 32), torch.randint(0, 10, (64,))
         >>> loader = DataLoader(TensorDataset(images, labels), batch_size=32, shuffle=True)
+        >>> model = LeNet()
         >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-        >>> train_one_epoch(model, loader, optimizer, nn.CrossEntropyLoss(), "cpu")   # a float, e.g.
-        2.17
+        >>> loss = train_one_epoch(model, loader, optimizer, nn.CrossEntropyLoss(), "cpu")
+        >>> type(loss), 2.0 < loss < 2.6    # near ln(10) = 2.30 while the model is still guessing
+        (<class 'float'>, True)
     """
     # BEGIN SOLUTION
     model.train()
@@ -249,9 +253,12 @@ def predict(model, loader, device):
     norm; it stays in that mode afterwards) and compute without gradients (`torch.no_grad()`).
 
     Example:
-        >>> predictions, labels = predict(model, test_loader, "cpu")
-        >>> (predictions == labels).float().mean()      # the overall accuracy, e.g.
-        tensor(0.6150)
+        >>> from torch.utils.data import DataLoader, TensorDataset
+        >>> test_set = TensorDataset(torch.randn(10, 3, 32, 32), torch.arange(10))
+        >>> predictions, labels = predict(LeNet(), DataLoader(test_set, batch_size=4), "cpu")
+        >>> predictions.shape, predictions.dtype, labels
+        (torch.Size([10]), torch.int64, tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]))
+        >>> accuracy = (predictions == labels).float().mean()   # the overall accuracy, a 0-d tensor
     """
     # BEGIN SOLUTION
     model.eval()

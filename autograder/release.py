@@ -2,19 +2,23 @@
 from __future__ import annotations
 
 import ast
+import platform
+import re
 import shutil
 import stat
+import sys
 import tempfile
 import time
 import tomllib
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import metadata
+from pathlib import Path, PurePosixPath
 
 from .config import KIT_ROOT, GradingConfig, question_test_files
 from .generator import generated_files
-from .handout import handout
+from .handout import handout, python_floor, tested_versions
 from .mutate import all_mutants
 
 TESTS = KIT_ROOT / "tests"
@@ -82,7 +86,7 @@ GRADER_ONLY = {
     "model_commands": "trains and scores the reference checkpoints with the two above",
 }
 ORACLES = "oracles_"  # tests/oracles_<question>.py: reference implementations the hidden tests compare with
-STUDENT_ENGINE = ("pytest_plugin",)                  # student.zip's conftest.py loads it; the rest follows
+STUDENT_ENGINE = ("pytest_plugin", "check")         # conftest.py loads the plugin, __init__.py check; the rest follows
 OTTER_ENGINE = ("pytest_plugin", "notebook")         # Otter's notebook runs the tests through autograder.notebook
 
 
@@ -133,10 +137,43 @@ def kit_files(test_paths: list[Path], engine_roots: tuple[str, ...] | None = Non
     return {**{f"autograder/{p.name}": p for p in engine}, **files}
 
 
-def requirements() -> str:
-    """The kit's dependencies (pyproject.toml), one per line, for pip install -r."""
-    project = tomllib.loads((KIT_ROOT / "pyproject.toml").read_text())["project"]
-    return "\n".join(project["dependencies"]) + "\n"
+def requirements(files: dict[str, str | Path] | None = None) -> str:
+    """requirements.txt, pinned (==) to the versions installed here, those the release's checks ran with: of the
+    distributions these files import (student.zip: what its engine, tests and stubs need, not the kit's tools), or
+    without files of the kit's dependencies (pyproject.toml: Gradescope's and Otter's images run the whole engine).
+
+    Pins for Gradescope too, not pyproject's ranges: the grader then runs what the release was checked with, and a
+    later torch or Hypothesis cannot change a verdict, or the examples students met, unnoticed. A Python too old for
+    a pin fails the image build instead, loudly (setup.sh then prints this file's header). A dependency that is not
+    installed here keeps its range.
+    """
+    if files is None:
+        specs = tomllib.loads((KIT_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+        names = [re.match(r"[\w.-]+", spec)[0] for spec in specs]
+    else:
+        paths = [PurePosixPath(name) for name in files]
+        own = {p.stem for p in paths if p.suffix == ".py"} | {d for p in paths for d in p.parts[:-1]}  # checks, tests
+        modules: set[str] = set()
+        for name, content in files.items():
+            if name.endswith(".py"):  # every import, also those inside functions (matplotlib for a figure)
+                for node in ast.walk(ast.parse(content.read_text() if isinstance(content, Path) else content)):
+                    if isinstance(node, ast.Import):
+                        modules.update(alias.name.split(".")[0] for alias in node.names)
+                    elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                        modules.add(node.module.split(".")[0])
+        installed = metadata.packages_distributions()  # module -> distributions: yaml -> PyYAML
+        third_party = modules - own - set(sys.stdlib_module_names)
+        specs, names = [], sorted({d for module in third_party for d in installed.get(module, [])})
+    pins = tested_versions(names)
+    pinned = {re.sub(r"[-_.]+", "-", name).lower() for name in pins}
+    lines = ["# The versions this kit was tested with, pinned: read with importlib.metadata from the environment that",
+             f"# built this release (Python {platform.python_version()} on {platform.system()}). They need Python "
+             f"{python_floor(pins)} or newer."]
+    if files is not None:
+        lines.append("# README.md says how to install PyTorch's CPU-only build (its default) or the GPU build.")
+    lines += [f"{name}=={version}" for name, version in sorted(pins.items(), key=lambda item: item[0].lower())]
+    lines += [spec for spec, name in zip(specs, names) if re.sub(r"[-_.]+", "-", name).lower() not in pinned]
+    return "\n".join(lines) + "\n"
 
 
 def pytest_ini() -> str:
@@ -154,12 +191,22 @@ def pytest_ini() -> str:
     return "\n".join(lines) + "\n"
 
 
-STUDENT_CONFTEST = '''"""Loads the kit's grading plugin, from the autograder/ folder next to this file."""
+STUDENT_CONFTEST = '''"""Starts the worker that runs your code (it loads torch while pytest loads the tests), then loads the
+kit's grading plugin, both from the autograder/ folder next to this file."""
+from pathlib import Path
+
+from autograder.launch import start_early
+
+start_early(Path(__file__).with_name("grading.yml"))
 pytest_plugins = ["autograder.pytest_plugin"]
 '''
 # A regular package, so that `autograder` is this folder's even where the kit is installed too (a namespace
 # package would merge both, and a module left out of student.zip would quietly come from the kit's copy).
-STUDENT_ENGINE_INIT = '''"""The kit's grading engine: the part the public tests need."""
+STUDENT_ENGINE_INIT = '''"""The kit's grading engine: the part the public tests need. In a notebook or at a Python prompt in this
+folder, `from autograder import check; check("q8_output_size")` runs one question's public tests as `pytest` does."""
+from .check import check
+
+__all__ = ["check"]
 '''
 
 
@@ -171,11 +218,11 @@ def student_files(plan: Plan) -> dict[str, str | Path]:
     files: dict[str, str | Path] = {f"{root}/{name}": path for name, path in kit_files(public, STUDENT_ENGINE).items()}
     files[f"{root}/autograder/__init__.py"] = STUDENT_ENGINE_INIT
     files.update({f"{root}/{q}.py": generated[KIT_ROOT / "student_template" / f"{q}.py"] for q in plan.questions})
-    files[f"{root}/README.md"] = handout(plan)
-    files[f"{root}/requirements.txt"] = requirements()
     files[f"{root}/pytest.ini"] = pytest_ini()
     files[f"{root}/conftest.py"] = STUDENT_CONFTEST
     files[f"{root}/grading.yml"] = plan.config_path
+    files[f"{root}/requirements.txt"] = requirements(files)  # the packages that these files import
+    files[f"{root}/README.md"] = handout(plan, files[f"{root}/requirements.txt"])
     return files
 
 
@@ -210,7 +257,12 @@ if ! python3 -m pip --version > /dev/null 2>&1; then
     apt-get update && apt-get install -y python3 python3-pip
 fi
 python3 -m pip install --upgrade pip
-python3 -m pip install -r requirements.txt --extra-index-url https://download.pytorch.org/whl/cpu
+# pinned versions (see requirements()); torch==X picks PyTorch's CPU-only build X+cpu from the extra index
+python3 -m pip install -r requirements.txt --extra-index-url https://download.pytorch.org/whl/cpu || {{
+    echo "setup.sh: pip could not install the versions this release was tested with ($(python3 --version)):" >&2
+    grep '^#' requirements.txt >&2
+    exit 1
+}}
 {fetch}'''
 
 

@@ -12,6 +12,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the kit this fil
 
 import torch  # noqa: E402
 
+from autograder import release_checks  # noqa: E402
 from autograder.config import DEFAULT_CONFIG, KIT_ROOT, Limits, load_config, pytest_env, question_test_files  # noqa: E402
 from autograder.grade import EXAMPLES, grade_batch  # noqa: E402
 from autograder.sandbox import Sandbox  # noqa: E402
@@ -28,6 +30,7 @@ from otter_check import otter_run_seconds  # noqa: E402
 
 PERFECT = EXAMPLES / "perfect"
 ONE_TEST = "tests/public/test_q8_output_size.py::test_conv_output_size_kernel_5_on_28_pixels_gives_24"
+BEFORE_PORTABLE = "45b146a"  # the kit before the portable student path and its start-up work (2026-11-29)
 TARGETS = {"no-op call (us)": 1000, "start-up per submission in a batch (s)": 0.5,
            "batch speed-up, warm vs one pytest each": 3.0, "speed-up per submission vs otter run": 1.0}
 
@@ -120,15 +123,57 @@ def submissions(args, questions_landed: list[str]) -> dict:
     return figures
 
 
+BUILD_STUDENT_FOLDER = """
+import sys, zipfile
+from pathlib import Path
+from autograder import release
+from autograder.config import DEFAULT_CONFIG, load_config
+plan = release.plan(load_config(DEFAULT_CONFIG), DEFAULT_CONFIG, "layers")
+zipfile.ZipFile(release.write_zip(Path(sys.argv[1]) / "student.zip", release.student_files(plan))).extractall(sys.argv[1])
+"""
+
+
+def student_folder(kit: Path, into: Path) -> Path:
+    """The layers student folder that kit's own release code writes, with kit's reference solutions dropped in."""
+    into.mkdir(parents=True)
+    packages = os.pathsep.join(dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib")))
+    subprocess.run([sys.executable, "-S", "-c", BUILD_STUDENT_FOLDER, str(into)], cwd=kit, check=True,
+                   env=pytest_env(("PYTHONPATH",), PYTHONPATH=os.pathsep.join([str(kit), packages])))
+    for solution in (kit / "solutions").glob("q*.py"):
+        if (into / "layers" / solution.name).exists():
+            shutil.copy(solution, into / "layers" / solution.name)
+    return into / "layers"
+
+
 def student_loop(args, config) -> float:
-    """`pytest tests/public/...` as a student runs it: one cold process."""
-    questions = ["q8_output_size"] if args.quick else list(config.assignments["layers"].questions)
-    tests = [str(p) for p in question_test_files(questions, ("public",))]
-    command = [sys.executable, "-m", "pytest", *tests, "-q", "-p", "no:cacheprovider", f"--rootdir={KIT_ROOT}",
-               f"--submission={PERFECT}"]
-    values = [timed(lambda: subprocess.run(command, cwd=KIT_ROOT, env=pytest_env(), stdout=subprocess.DEVNULL, check=True))
-              for _ in range(args.repeats)]
-    return report(f"student loop: public tests of {'q8' if args.quick else 'layers'} (pytest), wall", values, "s")
+    """`pytest` in the unzipped layers student folder, as students type it, on the Linux and the portable worker;
+    with --baseline, also the folder of that revision (a git worktree), the runs interleaved."""
+    root = Path(tempfile.mkdtemp(prefix="bench-student-"))
+    try:
+        current = student_folder(KIT_ROOT, root / "current")
+        runs = {"linux worker": (current, {}), "portable worker": (current, {"AUTOGRADER_WORKER": "portable"})}
+        if args.baseline:
+            worktree = root / "baseline-kit"
+            subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(worktree), args.baseline],
+                           cwd=KIT_ROOT, check=True)
+            runs[f"{args.baseline} (before)"] = (student_folder(worktree, root / "baseline"), {})
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        for _ in range(args.repeats):
+            for name, (folder, extra) in runs.items():
+                env = {**release_checks.student_env(), **extra}
+                times[name].append(timed(lambda: subprocess.run([*release_checks.pytest_command(), "-q"], cwd=folder,
+                                                                env=env, stdout=subprocess.DEVNULL, check=True)))
+        medians = {name: report(f"student loop, layers public tests, {name}", values, "s")
+                   for name, values in times.items()}
+        if args.baseline:
+            before = medians.pop(f"{args.baseline} (before)")
+            for name, value in medians.items():
+                print(f"  ratio {name} / before: {value / before:.2f} (target <= 0.5)")
+        return medians["linux worker"]
+    finally:
+        if args.baseline:
+            subprocess.run(["git", "worktree", "remove", "--force", str(root / "baseline-kit")], cwd=KIT_ROOT)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def otter_comparison(args, warm_per_submission: float, quick_student_loop: float | None) -> dict:
@@ -175,6 +220,9 @@ def main(argv=None) -> int:
                         help="runs per median of the whole perfect example (default 1: about a minute each)")
     parser.add_argument("--copies", type=int, help="submissions in the warm batches (default 50, quick 2)")
     parser.add_argument("--cold-copies", type=int, help="submissions in the cold batch (default 10, quick 1)")
+    parser.add_argument("--baseline", default=None if "--quick" in (argv or sys.argv) else BEFORE_PORTABLE,
+                        help=f"also time the student loop of this git revision (default {BEFORE_PORTABLE}, the kit "
+                             "before the portable worker; none with --quick)")
     args = parser.parse_args(argv)
     args.repeats = args.repeats or (1 if args.quick else 3)
     args.copies = args.copies or (2 if args.quick else 50)
@@ -192,9 +240,10 @@ def main(argv=None) -> int:
     figures.update(round_trips(20 if args.quick else 300, 1 if args.quick else 3))
     print("grading")
     figures.update(submissions(args, landed))
-    loop = student_loop(args, config)
+    print("student loop")
+    student_loop(args, config)
     print("otter")
-    figures.update(otter_comparison(args, figures["kit per submission, warm batch (s)"], loop if args.quick else None))
+    figures.update(otter_comparison(args, figures["kit per submission, warm batch (s)"], None))
     print("training")
     training(args, config)
     if not args.quick:
