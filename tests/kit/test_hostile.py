@@ -1,7 +1,6 @@
 """Hostile and broken submissions: the grader is never fooled, never crashes, never loses a result."""
 import csv
 import json
-import os
 import re
 import resource
 import shutil

@@ -1,18 +1,16 @@
 """The student's loop on macOS and Windows: the unzipped student.zip of `layers`, run with the Linux-only pieces
 taken away (portable/sitecustomize.py), gives the same verdicts as the Linux worker."""
 import json
-import os
 import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
+from student_folder import unzipped_student_folder
 
-from autograder import release
-from autograder.config import DEFAULT_CONFIG, KIT_ROOT, load_config, pytest_env
+from autograder.config import KIT_ROOT, load_config, pytest_env
 
 pytestmark = pytest.mark.slow
 
@@ -24,10 +22,8 @@ EXITS = "\n\ndef leaky_relu(x, negative_slope=0.01):\n    import os\n    os._exi
 def student_folder(root: Path, name: str, solutions: list[str], appended: dict[str, str] = {}) -> Path:
     """The layers student folder as students unzip it, with the reference of these questions dropped in (the
     others keep their stubs), a 2 s limit per call, and some functions replaced by misbehaving ones."""
-    the_plan = release.plan(load_config(DEFAULT_CONFIG), DEFAULT_CONFIG, "layers")
-    archive = release.write_zip(root / f"{name}.zip", release.student_files(the_plan))
-    zipfile.ZipFile(archive).extractall(root / name)
-    folder = root / name / "layers"
+    (root / name).mkdir()
+    folder = unzipped_student_folder(root / name)
     for qid in solutions:
         shutil.copy(KIT_ROOT / "solutions" / f"{qid}.py", folder / f"{qid}.py")
     for qid, code in appended.items():

@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 from autograder.config import DEFAULT_CONFIG, KIT_ROOT, load_config, question_test_files
 from autograder.data import CLASSES
 from autograder.forkserver import ForkServers
-from autograder.grade import EXAMPLES, broken_results, grade_one
+from autograder.grade import EXAMPLES, grade_one
 from autograder.isolation import NAMESPACES, NONE, USERS, Level, detect_level
 from autograder.model_commands import ensure_reference_checkpoints
 from autograder.pytest_plugin import SANDBOX_KEY, sandbox_level

@@ -2,15 +2,15 @@
 import re
 import shutil
 import subprocess
-import zipfile
 from pathlib import Path
 
 import pytest
+from student_folder import unzipped_student_folder
 
 from autograder import errors
-from autograder.config import DEFAULT_CONFIG, KIT_ROOT, load_config, question_test_files
+from autograder.config import KIT_ROOT, question_test_files
 from autograder.pytest_plugin import clip, failure_key, repeat_line
-from autograder.release import STUDENT_ENGINE, kit_files, plan, student_files, write_zip
+from autograder.release import STUDENT_ENGINE, kit_files
 from autograder.release_checks import pytest_command, student_env
 
 LAYERS = "layers"
@@ -25,11 +25,7 @@ WRONG_FORMULA = ("    covered = dilation * (kernel_size - 1)\n"
 @pytest.fixture(scope="module")
 def student_folder(tmp_path_factory) -> Path:
     """The unzipped layers student.zip."""
-    files = student_files(plan(load_config(DEFAULT_CONFIG), DEFAULT_CONFIG, LAYERS))
-    out = tmp_path_factory.mktemp("student")
-    with zipfile.ZipFile(write_zip(out / "student.zip", files)) as archive:
-        archive.extractall(out)
-    return out / LAYERS
+    return unzipped_student_folder(tmp_path_factory.mktemp("student"), LAYERS)
 
 
 def run_pytest(folder: Path, *args: str) -> subprocess.CompletedProcess:

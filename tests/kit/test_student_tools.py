@@ -3,15 +3,15 @@ import json
 import re
 import subprocess
 import sys
-import zipfile
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+from student_folder import unzipped_student_folder
 
 from autograder.config import DEFAULT_CONFIG, KIT_ROOT, load_config
 from autograder.handout import CPU_INDEX
-from autograder.release import autograder_files, plan, setup_script, student_files, write_zip
+from autograder.release import autograder_files, plan, setup_script
 from autograder.release_checks import pytest_command, student_env
 
 LAYERS = "layers"
@@ -33,11 +33,7 @@ print(json.dumps({{"torch_loaded": torch_loaded, "runs": [dict(repr=repr(r), htm
 @pytest.fixture(scope="module")
 def student_folder(tmp_path_factory) -> Path:
     """The unzipped layers student.zip."""
-    files = student_files(plan(load_config(DEFAULT_CONFIG), DEFAULT_CONFIG, LAYERS))
-    out = tmp_path_factory.mktemp("student")
-    with zipfile.ZipFile(write_zip(out / "student.zip", files)) as archive:
-        archive.extractall(out)
-    return out / LAYERS
+    return unzipped_student_folder(tmp_path_factory.mktemp("student"), LAYERS)
 
 
 @pytest.fixture(scope="module")
