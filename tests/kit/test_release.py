@@ -115,10 +115,12 @@ def test_the_leak_scan_finds_solutions_hidden_tests_checkpoints_and_copied_code(
 
 def test_a_stub_that_passes_or_fails_for_another_reason_is_reported():
     results = {"tests": [
-        {"name": "a", "status": "failed", "output": "f(1) raised NotImplementedError: f: not implemented yet"},
-        {"name": "b", "status": "failed", "output": "lenet.pt was not found in your submission: save it"},
-        {"name": "c", "status": "passed", "output": ""},
-        {"name": "d", "status": "failed", "output": "f(1) raised ZeroDivisionError"}]}
+        {"name": "a", "status": "failed", "max_score": 1,
+         "output": "f(1) raised NotImplementedError: f: not implemented yet"},
+        {"name": "b", "status": "failed", "max_score": 1, "output": "lenet.pt was not found in your submission: save it"},
+        {"name": "c", "status": "passed", "max_score": 1, "output": ""},
+        {"name": "d", "status": "failed", "max_score": 1, "output": "f(1) raised ZeroDivisionError"},
+        {"name": "Grading sandbox (staff only)", "output": "sandbox level: namespaces", "visibility": "hidden"}]}
     assert [line.split(":")[0] for line in release_checks.failed_cleanly(results)] == ["c", "d"]
     assert release_checks.failed_cleanly({"tests": []}) == ["no test ran"]
 
