@@ -125,7 +125,7 @@ def test_every_mutant_loses_points_and_fails_a_hidden_test(variants, qid):
 @pytest.mark.parametrize("qid", MUTATED)
 def test_every_graded_test_fails_on_some_mutant(variants, qid):
     # the unit tests the mutants ran (accuracy-from-checkpoint tests: tests/kit/test_checkpoints.py)
-    tests = sorted({t["name"] for mutant in variants[qid]["mutants"] for t in mutant.results["tests"]})
+    tests = sorted({t["name"] for mutant in variants[qid]["mutants"] for t in graded_tests(mutant.results)})
     assert tests
     killed = {name for mutant in variants[qid]["mutants"] for name in outputs(mutant)}
     survivors = [t for t in tests if t not in killed]
