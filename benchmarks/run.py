@@ -176,19 +176,15 @@ def student_loop(args, config) -> float:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def otter_comparison(args, warm_per_submission: float, quick_student_loop: float | None) -> dict:
+def otter_comparison(args, warm_per_submission: float) -> dict:
     """otter run against the kit on the same q8 checks: one cold process each, and the kit's warm batch."""
     otter = otter_run_seconds(PERFECT / "q8_output_size.py", args.repeats)
     if otter is None:
         return {}
     otter_median = report("otter run, q8 public checks (autograder zip, no Docker)", otter, "s")
-    if quick_student_loop is None:
-        public_q8 = [str(p) for p in question_test_files(["q8_output_size"], ("public",))]
-        cold = report("kit, q8 public tests, one cold pytest",
-                      [grade_copies(1, ["q8_output_size"], public_q8, False) for _ in range(args.repeats)], "s")
-    else:
-        cold = quick_student_loop
-        print("  kit, q8 public tests, one cold pytest: the student loop above")
+    public_q8 = [str(p) for p in question_test_files(["q8_output_size"], ("public",))]
+    cold = report("kit, q8 public tests, one cold pytest",
+                  [grade_copies(1, ["q8_output_size"], public_q8, False) for _ in range(args.repeats)], "s")
     print(f"  kit, q8 public tests, per submission in the warm batch above: {warm_per_submission:.3f} s")
     print(f"  ratio otter run / kit: {otter_median / cold:.2f}x (cold, one process each), "
           f"{otter_median / warm_per_submission:.2f}x (kit's warm batch)")
@@ -243,7 +239,7 @@ def main(argv=None) -> int:
     print("student loop")
     student_loop(args, config)
     print("otter")
-    figures.update(otter_comparison(args, figures["kit per submission, warm batch (s)"], None))
+    figures.update(otter_comparison(args, figures["kit per submission, warm batch (s)"]))
     print("training")
     training(args, config)
     if not args.quick:
