@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from .config import KIT_ROOT, GradingConfig, pytest_env, question_test_files
 from .forkserver import ForkServers
-from .isolation import detect_level, end_workers_of, grader_files_locked, grader_only_paths
+from .isolation import detect_level, end_workers_of, grader_files_locked
 from .plots import plot_scores
 from .results import TEXT_FORMATS, feedback_markdown
 
@@ -61,7 +61,7 @@ def grade_one(source: Path, name: str, out: Path, config: GradingConfig, config_
             f"--grading-config={config_path.resolve()}"]
     started = time.monotonic()
     limit = config.limits.submission_seconds + START_SLACK_SECONDS
-    with grader_files_locked([*grader_only_paths(KIT_ROOT), out, source]):  # modes come back even if it is killed
+    with grader_files_locked((out, source)):  # modes come back even if it is killed
         if servers is None:
             code, timed_out = run_cold(args, folder / "grader.log", limit)
         else:
@@ -122,7 +122,7 @@ def grade_batch(sources: list[Path], out: Path, config: GradingConfig, config_pa
     for problem in level.problems:
         print(f"  problem: {problem}", file=sys.stderr)
     servers = ForkServers(min(jobs, len(sources))) if warm else contextlib.nullcontext()
-    with grader_files_locked([*grader_only_paths(KIT_ROOT), out, *sources]), servers, \
+    with grader_files_locked((out, *sources)), servers, \
             ThreadPoolExecutor(max_workers=jobs) as pool, \
             tqdm(total=len(sources), unit="submission", desc="grading", file=sys.stderr) as progress:
         futures = [pool.submit(grade_one, s, n, out, config, config_path, questions, tests, servers if warm else None)

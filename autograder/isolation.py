@@ -166,18 +166,21 @@ _locked: dict[str, list] = {}  # path -> [mode before locking, how many holders]
 _locked_guard = threading.Lock()
 
 
-def grader_only_paths(kit_root: Path) -> list[Path]:
+def grader_only_paths() -> list[Path]:
     """The kit's entries a worker must not read: all but the engine and the Python environment."""
+    kit_root = KIT_ENGINE.parent
     needed = [KIT_ENGINE, *python_dirs(kit_root, Path(tempfile.gettempdir()))]
     return sorted(entry for entry in kit_root.iterdir()
                   if not any(entry == n or entry in n.parents or n in entry.parents for n in needed))
 
 
 @contextlib.contextmanager
-def grader_files_locked(paths: list[Path]):
-    """At the users level, make these files and folders readable by their owner only while grading (a worker's
-    own user is never their owner), then give them back their modes. Nested and repeated holders share a lock."""
-    held = [str(p) for p in paths if detect_level().name == USERS and p.exists() and not p.is_symlink()]
+def grader_files_locked(also: tuple[Path, ...] = ()):
+    """At the users level, make the kit's grader-only entries and these files and folders (results, submissions)
+    readable by their owner only while grading (a worker's own user is never their owner), then give them back
+    their modes. Nested and repeated holders share a lock. At other levels: nothing, not even the listing."""
+    paths = [*grader_only_paths(), *also] if detect_level().name == USERS else []
+    held = [str(p) for p in paths if p.exists() and not p.is_symlink()]
     with _locked_guard:
         for path in held:
             if path not in _locked:

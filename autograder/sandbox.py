@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 
 from . import errors, isolation, launch, protocol
-from .config import KIT_ROOT, Limits
+from .config import Limits
 from .capture import OutputCapture
 from .launch import START_SECONDS
 from .worker import EXIT_PIPE_LOST, EXIT_UNSENDABLE
@@ -43,7 +43,7 @@ class Sandbox:
             shutil.copy2(source, self.scratch / name)
         self.isolation: dict = {}  # what the latest worker reported: {"level": isolation level, "reason": str}
         self._held = contextlib.ExitStack()  # at the users level: hidden tests, solutions... owner-only until close()
-        self._held.enter_context(isolation.grader_files_locked(isolation.grader_only_paths(KIT_ROOT)))
+        self._held.enter_context(isolation.grader_files_locked())
         self.budget = limits.submission_seconds
         self.process = None  # a subprocess.Popen, or the zygote's fork (zygote.ForkedWorker)
         self.generation = 0
