@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import typing
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ import yaml
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = KIT_ROOT / "grading.yml"
+MASTERS = KIT_ROOT / "assignments"  # the staff checkout's question masters (release zips hold none)
 DATASETS = ("synthetic", "cifar10")
 
 
@@ -142,6 +144,13 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> GradingConfig:
                 raise ConfigError(f"{path}: question {qid!r} is in assignments {seen[qid]!r} and {name!r}; "
                                   "a question belongs to one assignment.")
             seen[qid] = name
+    masters = sorted(m.stem for m in MASTERS.glob("q*.py"))
+    for qid in seen:
+        if MASTERS.is_dir() and qid not in masters:
+            close = difflib.get_close_matches(qid, masters, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"masters: {', '.join(masters)}."
+            raise ConfigError(f"{path}: assignments.{seen[qid]}.questions.{qid}: no master file "
+                              f"assignments/{qid}.py; {hint}")
     for qid, question in config.questions.items():
         for other in question.compares_with:
             if other not in config.questions:

@@ -19,9 +19,9 @@ def test_the_course_config_loads_and_lists_its_questions():
 
 
 def test_missing_settings_take_their_defaults(tmp_path):
-    config = load_config(write(tmp_path, "assignments:\n  a:\n    questions:\n      q1_x: {points: 3}\n"))
+    config = load_config(write(tmp_path, "assignments:\n  a:\n    questions:\n      q1_conv: {points: 3}\n"))
     assert config.limits == Limits() and config.device == "auto"
-    assert config.questions["q1_x"].points == 3.0
+    assert config.questions["q1_conv"].points == 3.0
 
 
 def test_every_setting_has_a_description():
@@ -46,6 +46,13 @@ def test_a_bad_setting_is_an_error_that_names_it(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message) as caught:
         load_config(write(tmp_path, text))
     assert "grading.yml" in str(caught.value)
+
+
+def test_a_question_id_without_a_master_is_an_error_naming_the_closest_id(tmp_path):
+    text = DEFAULT_CONFIG.read_text().replace("q8_output_size:", "q8_output_sise:")
+    with pytest.raises(ConfigError, match=r"assignments.layers.questions.q8_output_sise: no master file "
+                                          r"assignments/q8_output_sise.py; did you mean 'q8_output_size'\?"):
+        load_config(write(tmp_path, text))
 
 
 def test_a_missing_file_is_a_clear_error(tmp_path):
