@@ -52,12 +52,12 @@ def is_link(member: zipfile.ZipInfo) -> bool:
 def safe_name(member: zipfile.ZipInfo, path: Path) -> PurePosixPath:
     name = PurePosixPath(member.filename)
     if name.is_absolute() or ".." in name.parts:
-        raise SubmissionError(f"{path}: unsafe path {member.filename!r} in the zip.")
+        raise SubmissionError(f"{path.name}: unsafe path {member.filename!r} in the zip.")
     return name
 
 
 def too_large(path: Path) -> SubmissionError:
-    return SubmissionError(f"{path}: the zip is too large to grade (more than {MAX_ZIP_MEMBERS} files or "
+    return SubmissionError(f"{path.name}: the zip is too large to grade (more than {MAX_ZIP_MEMBERS} files or "
                            f"{MAX_UNZIPPED_BYTES >> 20} MiB unpacked).")
 
 
@@ -84,7 +84,7 @@ def unpack(path: Path, into: Path) -> list[str]:
                     with archive.open(member) as source, open(target, "wb") as sink:
                         shutil.copyfileobj(source, sink)
     except zipfile.BadZipFile as exc:
-        raise SubmissionError(f"{path}: not a valid zip file ({exc}); zip the folder again.") from None
+        raise SubmissionError(f"{path.name}: not a valid zip file ({exc}); zip the folder again.") from None
     budget = MAX_UNZIPPED_BYTES - sum(m.file_size for m in members if not is_link(m))
     return materialise_links(links, into, budget, path)
 
@@ -205,7 +205,8 @@ def locate(root: Path, expected: list[str], outside_links: Iterable[str] = ()) -
 
 
 class OpenedSubmission:
-    """A folder or zip opened for grading; a context manager that cleans up the unpacked copy.
+    """A folder or zip opened for grading; a context manager that cleans up the unpacked copy. Its errors name
+    the submission by its file name only: they reach the student, and the grader's folders are not theirs.
 
     outside_links: after entering, the zip's link members that lead outside it (for locate()).
     """
@@ -227,8 +228,10 @@ class OpenedSubmission:
                 raise
             return self._temp
         if not self.path.exists():
-            raise SubmissionError(f"{self.path}: no such file or folder.")
-        raise SubmissionError(f"{self.path}: a submission is a folder or a .zip file.")
+            raise SubmissionError(f"{self.path.name}: no such file or folder.")
+        if self.path.suffix.lower() == ".zip":
+            raise SubmissionError(f"{self.path.name}: not a valid zip file; zip the folder again.")
+        raise SubmissionError(f"{self.path.name}: a submission is a folder or a .zip file.")
 
     def __exit__(self, *exc_info) -> None:
         if self._temp is not None:
