@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import statistics
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -14,6 +14,7 @@ from .accuracy import accuracy_table, overall_accuracy, per_class_accuracy
 from .config import GradingConfig
 from .data import CLASSES, load
 from .plots import plot_examples, plot_history
+from .reference_training import data_fingerprint, record, stale_references
 from .training import RECIPES, SOLUTIONS, evaluate, save_checkpoint, train
 
 MANIFEST = SOLUTIONS / "checkpoints.json"  # which data the reference checkpoints in solutions/ were trained on
@@ -44,21 +45,18 @@ def with_data(config: GradingConfig, name: str | None) -> GradingConfig:
     return config if name is None else dataclasses.replace(config, data=dataclasses.replace(config.data, name=name))
 
 
-def data_fingerprint(config: GradingConfig) -> dict:
-    return {"data": config.data.name, **(dataclasses.asdict(config.data.synthetic) if config.data.name == "synthetic"
-                                         else {})}
-
-
 # -- autograder train -------------------------------------------------------------------------
 def train_reference(name: str, config: GradingConfig, epochs: int | None, device: torch.device, out: Path,
-                    seed: int = 0, progress: bool = True) -> dict:
+                    seed: int = 0, progress: bool = True,
+                    on_epoch: Callable[[int, int, float, float], None] | None = None) -> dict:
     """Train the reference `name` with the kit's recipe, save its state_dict and a training-curve PNG."""
     recipe = RECIPES[name]
     train_set, test_set = load(config.data, "train"), load(config.data, "test")
     torch.manual_seed(seed)  # the initial weights too: the same seed gives the same checkpoint
     model = recipe.build()
     epochs = epochs or recipe.epochs
-    history = train(model, recipe, train_set, test_set, epochs, device, seed=seed, progress=progress)
+    history = train(model, recipe, train_set, test_set, epochs, device, seed=seed, progress=progress,
+                    on_epoch=on_epoch)
     save_checkpoint(model, out)
     curve = plot_history(history, f"{name} on {config.data.name}", out.with_name(f"{out.stem}_training.png"))
     entry = {**data_fingerprint(config), "epochs": epochs, "seed": seed, "accuracy": round(history.accuracies[-1], 4),
@@ -69,16 +67,13 @@ def train_reference(name: str, config: GradingConfig, epochs: int | None, device
 
 
 def ensure_reference_checkpoints(config: GradingConfig, names: list[str], device: torch.device) -> None:
-    """Train the reference checkpoints in solutions/ that are missing or were trained on other data."""
-    manifest = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
-    for name in names:
-        entry = manifest.get(name, {})
-        if (SOLUTIONS / f"{name}.pt").exists() and all(entry.get(k) == v for k, v in data_fingerprint(config).items()):
-            continue
+    """Train, here and now, the reference checkpoints in solutions/ that are missing or were trained on other
+    data (BackgroundTraining does it in a child process while grading goes on)."""
+    for name in stale_references(config, names, SOLUTIONS):
         print(f"training the reference {name} on {config.data.name} data for the examples (once; it is cached "
               f"in solutions/{name}.pt)", file=sys.stderr)
-        manifest[name] = train_reference(name, config, None, device, SOLUTIONS / f"{name}.pt", progress=False)
-        MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n")
+        record(name, train_reference(name, config, None, device, SOLUTIONS / f"{name}.pt", progress=False),
+               SOLUTIONS)
 
 
 def train_command(args, config: GradingConfig) -> int:

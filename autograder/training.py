@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,8 +72,10 @@ class History:
 
 
 def train(model: nn.Module, recipe: Recipe, train_set: ImageSet, test_set: ImageSet, epochs: int,
-          device: torch.device, seed: int = 0, progress: bool = True) -> History:
-    """Train with the recipe, the whole dataset kept on `device`; return per-epoch loss and test accuracy."""
+          device: torch.device, seed: int = 0, progress: bool = True,
+          on_epoch: Callable[[int, int, float, float], None] | None = None) -> History:
+    """Train with the recipe, the whole dataset kept on `device`; return per-epoch loss and test accuracy.
+    on_epoch(epoch, epochs, seconds, test accuracy) is called after each epoch (epoch counts from 1)."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     if not recipe.dropout:
@@ -110,6 +113,8 @@ def train(model: nn.Module, recipe: Recipe, train_set: ImageSet, test_set: Image
         if progress:
             tqdm.write(f"epoch {epoch + 1}/{epochs}: loss {history.losses[-1]:.3f}, "
                        f"test accuracy {history.accuracies[-1]:.1%}, {history.seconds[-1]:.1f} s")
+        if on_epoch:
+            on_epoch(epoch + 1, epochs, history.seconds[-1], history.accuracies[-1])
     bar.close()
     model.to(memory_format=torch.contiguous_format)  # the checkpoint's tensors in the usual layout
     return history
