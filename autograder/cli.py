@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -35,39 +36,129 @@ def build(args) -> int:
 
 
 def grade(args) -> int:
-    from .grade import default_submissions, grade_batch, summary_table
+    from .batch_inputs import AssignmentError, InputError, find_submissions, question_files
+    from .manifest import MANIFEST_NAME
 
     config = load_config(args.config)
-    if args.assignment:
-        if args.assignment not in config.assignments:
-            print(f"error: no assignment {args.assignment!r} in {args.config}; "
-                  f"choose from {', '.join(config.assignments)}.", file=sys.stderr)
-            return 2
-        questions = list(config.assignments[args.assignment].questions)
-    else:
-        questions = list(config.questions)
-    sources = [Path(s) for s in args.submissions] or default_submissions()
-    if not args.submissions:  # the examples grade the kit's reference: make its checkpoints once
-        prepare_reference_checkpoints(config, questions)
-    missing = [s for s in sources if not s.exists()]
-    if missing:
-        print(f"error: no such submission: {', '.join(map(str, missing))} (give folders or .zip files).",
-              file=sys.stderr)
-        return 2
+    if args.jobs < 1:
+        return fail(f"--jobs {args.jobs}: grade at least one submission at a time (e.g. --jobs 2).")
+    if args.assignment and args.assignment not in config.assignments:
+        return fail(f"no assignment {args.assignment!r} in {args.config}; choose from {', '.join(config.assignments)}.")
+    if args.resume and not (args.out / MANIFEST_NAME).exists():
+        return fail(f"nothing to resume in {args.out}/ (no {MANIFEST_NAME}); run without --resume.")
+    if not args.submissions:
+        return grade_examples(args, config)
+    try:
+        submissions, warnings = find_submissions([Path(s) for s in args.submissions], question_files(config))
+        work = plan_work(submissions, config, args.assignment)
+    except (InputError, AssignmentError) as exc:
+        return fail(str(exc))
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return run_batch(args, config, work)
+
+
+def plan_work(submissions, config, assignment: str | None):
+    """Each submission with the assignment whose files it holds (or --assignment); a submission holding no
+    question file takes the one assignment of the rest of the batch."""
+    from .batch_inputs import AssignmentError, assignment_for, held_files, question_files
+    from .grade import Job
+
+    known = question_files(config)
+    chosen = {s.name: assignment or assignment_for(held_files(s.source, known), config, s.name) for s in submissions}
+    found = set(chosen.values()) - {None}
+    if None in chosen.values():
+        if len(found) != 1 and len(config.assignments) != 1:
+            name = next(n for n, a in chosen.items() if a is None)
+            raise AssignmentError(f"{name} holds no question file, so its assignment is unknown; give --assignment "
+                                  f"NAME (one of: {', '.join(config.assignments)}).")
+        default = found.pop() if found else next(iter(config.assignments))
+        chosen = {n: a or default for n, a in chosen.items()}
+    return [Job(s, list(config.assignments[chosen[s.name]].questions), chosen[s.name]) for s in submissions]
+
+
+def grade_examples(args, config) -> int:
+    """The README's main job: the bundled examples, out of every question (they hold every question's files).
+    The example that needs the reference checkpoints waits for their training, which runs while the others
+    are graded."""
+    from .batch_inputs import Submission
+    from .grade import Job, default_submissions
+    from .reference_training import BackgroundTraining, stale_references
+    from .training import SOLUTIONS
+
+    questions = list(config.questions)
+    sources = default_submissions()
+    work = [Job(Submission(path.name, path), questions) for path in sources]
+    stale = stale_references(config, config.checkpoint_models(questions))
+    if not stale:
+        return run_batch(args, config, work)
+    waiting = frozenset(p.name for p in sources if p.resolve() == SOLUTIONS.resolve())
+    with BackgroundTraining(Path(args.config), stale, reason=f"for the example {', '.join(sorted(waiting))}") as training:
+        return run_batch(args, config, work, training, waiting)
+
+
+def run_batch(args, config, work, training=None, after_training=frozenset()) -> int:
+    from .gradebook import batch_questions, summary_table
+    from .grade import grade_work
+
     started = time.monotonic()
-    graded = grade_batch(sources, args.out, config, Path(args.config), questions, jobs=args.jobs, warm=not args.cold)
-    print(summary_table(graded, questions))
-    print(f"\n{len(graded)} submission(s) graded in {time.monotonic() - started:.1f} s; "
-          f"reports in {args.out}/ (results.json and feedback.md per submission, gradebook.csv, scores.png).")
+    outcome = grade_work(work, args.out, config, Path(args.config), jobs=args.jobs, warm=not args.cold,
+                         resume=args.resume, training=training, after_training=after_training)
+    graded = outcome.graded
+    print(summary_table(graded, batch_questions(graded, config)))
+    reused = sum(g.reused for g in graded)
+    print(f"\n{len(graded) - reused} submission(s) graded in {time.monotonic() - started:.1f} s"
+          + (f", {reused} current from before" if reused else "")
+          + f"; reports in {args.out}/ (results.json and feedback.md per submission, gradebook.csv, scores.png, "
+            "report.html).")
+    if outcome.interrupted:
+        again = shlex.join(["autograder", *args.argv, *([] if args.resume else ["--resume"])])
+        print(f"interrupted: {len(graded)} of {outcome.total} submission(s) have results; nothing was written for "
+              f"those in progress. Continue with:\n  {again}", file=sys.stderr)
+        return 130
     return 0
 
 
-def prepare_reference_checkpoints(config, questions: list[str]) -> None:
-    """Train the reference checkpoints (solutions/*.pt) these questions need, if missing or stale."""
-    names = config.checkpoint_models(questions)
-    if names:
-        from .model_commands import ensure_reference_checkpoints, pick_device
-        ensure_reference_checkpoints(config, names, pick_device(config.device))
+def regrade(args) -> int:
+    """Grade an output folder again after a fix; keep the results before it and say what changed."""
+    from .batch_inputs import Student, Submission
+    from .grade import Job
+    from .manifest import MANIFEST_NAME, Manifest
+    from .regrade import CHANGES, PREVIOUS, changes_markdown, compare, keep_previous, load_results
+
+    config = load_config(args.config)
+    if args.jobs < 1:
+        return fail(f"--jobs {args.jobs}: grade at least one submission at a time (e.g. --jobs 2).")
+    manifest = Manifest(args.out)
+    if not manifest.entries:
+        return fail(f"{args.out}/ has no {MANIFEST_NAME}: grade into it first (autograder grade ... --out {args.out}).")
+    gone = [e.source for e in manifest.entries.values() if not Path(e.source).exists()]
+    if gone:
+        return fail(f"{gone[0]} is gone ({len(gone)} submission(s) missing); put it back where it was graded from.")
+    names = list(manifest.entries)
+    if not manifest.regrading:  # an interrupted regrade keeps the baseline it took first
+        keep_previous(args.out, names)
+        manifest.regrading = True
+        manifest.save()
+    work = [Job(Submission(name, Path(e.source), tuple(Student(**s) for s in e.students)), e.questions, e.assignment)
+            for name, e in manifest.entries.items()]
+    args.resume = not args.all
+    code = run_batch(args, config, work)
+    if code:
+        return code
+    changes = compare(load_results(args.out / PREVIOUS, names), load_results(args.out, names))
+    (args.out / CHANGES).write_text(changes_markdown(changes))
+    print("\n" + changes_markdown(changes, limit=20) + f"(all of it in {args.out / CHANGES}; the results before "
+          f"the regrade are in {args.out / PREVIOUS}/)")
+    manifest = Manifest(args.out)
+    manifest.regrading = False
+    manifest.save()
+    return 0
+
+
+def fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
 
 
 def doctor(args) -> int:
@@ -156,14 +247,29 @@ def main(argv: list[str] | None = None) -> int:
     build_parser.add_argument("--check", action="store_true", help="only report generated files that are out of date")
     build_parser.set_defaults(run=build)
     grade_parser = commands.add_parser("grade", help="grade submissions (default: the bundled examples)")
-    grade_parser.add_argument("submissions", nargs="*", help="submission folders or .zip files")
+    grade_parser.add_argument("submissions", nargs="*", help="submission folders or .zip files, or folders of them "
+                                                             "(a Gradescope export, an LMS download, a folder of "
+                                                             "repositories)")
     grade_parser.add_argument("--out", type=Path, default=Path("graded"), help="report folder (default: graded/)")
     grade_parser.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default: 2)")
-    grade_parser.add_argument("--assignment", help="grade only this assignment's questions (default: all)")
+    grade_parser.add_argument("--assignment", help="grade every submission out of this assignment (default: the "
+                                                   "assignment whose files each submission holds)")
+    grade_parser.add_argument("--resume", action="store_true",
+                              help="grade only the submissions without a current result in OUT (same content, "
+                                   "same tests and settings; see OUT/manifest.json)")
     grade_parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="course settings (default: grading.yml)")
     grade_parser.add_argument("--cold", action="store_true",
                               help="start Python, torch and pytest afresh for every submission (slower; see Speed)")
     grade_parser.set_defaults(run=grade)
+    regrade_parser = commands.add_parser("regrade", help="grade an output folder again after a fix; keep the "
+                                                         "previous results and say what changed")
+    regrade_parser.add_argument("out", type=Path, help="an output folder of `autograder grade` (holds manifest.json)")
+    regrade_parser.add_argument("--all", action="store_true", help="grade every submission again, even those whose "
+                                                                   "result is current")
+    regrade_parser.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default: 2)")
+    regrade_parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="course settings (default: grading.yml)")
+    regrade_parser.add_argument("--cold", action="store_true", help="start Python afresh for every submission")
+    regrade_parser.set_defaults(run=regrade)
     doctor_parser = commands.add_parser("doctor", help="say how far this machine can confine student code, and how "
                                                        "to get more")
     doctor_parser.add_argument("--fix", action="store_true", help="make the Python environment readable by the "
@@ -172,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     add_model_commands(commands)
     add_release_command(commands)
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # to say how to continue an interrupted batch
     try:
         return args.run(args)
     except ConfigError as exc:

@@ -27,8 +27,10 @@ class ForkServer:
 
     def __init__(self, env: dict):
         self.process = subprocess.Popen([sys.executable, "-m", "autograder.forkserver"], cwd=KIT_ROOT, env=env,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
+                                        start_new_session=True)  # a terminal's Ctrl-C reaches the grader only
         self.ready = False
+        self.running: int | None = None  # the pid of the grading run in progress
 
     def grade(self, args: list[str], log: str, limit: float) -> tuple[int | None, bool]:
         """Run `pytest args` in a fresh fork, output to log; (exit status or None if it died, whether it ran
@@ -37,7 +39,7 @@ class ForkServer:
             self._expect("ready", time.monotonic() + READY_SECONDS)
             self.ready = True
         self._send({"args": args, "log": log})
-        pid = self._expect("pid", time.monotonic() + 10)
+        pid = self.running = self._expect("pid", time.monotonic() + 10)
         deadline = time.monotonic() + limit
         try:
             self._expect("ended", deadline)
@@ -51,7 +53,9 @@ class ForkServer:
             self._expect("ended", time.monotonic() + 10)
         end_workers_of(pid)  # before the grading process is reaped, so that its pid (their user) is not reused
         self._send({"reap": pid})
-        return self._expect("status", time.monotonic() + 10), timed_out
+        status = self._expect("status", time.monotonic() + 10)
+        self.running = None
+        return status, timed_out
 
     def close(self) -> None:
         kill(self.process.pid)
@@ -79,6 +83,7 @@ class ForkServers:
     """One warm server per job and a zygote for their workers; a server that died is replaced."""
 
     def __init__(self, jobs: int):
+        self.stopping = False
         self.zygote = Zygote()
         self.env = pytest_env(**{ZYGOTE_ENV: self.zygote.path, "OPENBLAS_NUM_THREADS": "1"})  # no BLAS threads: forkable
         self.free: queue.Queue[ForkServer] = queue.Queue()
@@ -91,6 +96,8 @@ class ForkServers:
         try:
             return server.grade(args, log, limit)
         except ServerLost:
+            if self.stopping:
+                return None, False
             server.close()
             self.all.remove(server)
             server = ForkServer(self.env)
@@ -99,6 +106,16 @@ class ForkServers:
         finally:
             self.free.put(server)
 
+    def stop(self) -> None:
+        """End every grading run in progress and the servers (an interrupted batch); grade() returns at once."""
+        self.stopping = True
+        for server in list(self.all):
+            if server.running is not None:
+                kill(server.running)
+                end_workers_of(server.running)
+            kill(server.process.pid)
+        self.zygote.close()  # its workers die with it
+
     def __enter__(self):
         return self
 
@@ -106,6 +123,43 @@ class ForkServers:
         for server in self.all:
             server.close()
         self.zygote.close()
+
+
+class ColdRunner:
+    """`python -m pytest` in a new process per submission (--cold), with the same interface as ForkServers."""
+
+    def __init__(self):
+        self.running: set[subprocess.Popen] = set()
+        self.stopping = False
+
+    def grade(self, args: list[str], log: str, limit: float) -> tuple[int | None, bool]:
+        """(exit status, whether it ran past limit seconds and was killed); (None, False) when stopped."""
+        with open(log, "w") as output:
+            process = subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=KIT_ROOT, stdout=output,
+                                       stderr=subprocess.STDOUT, env=pytest_env(), stdin=subprocess.DEVNULL,
+                                       start_new_session=True)  # a terminal's Ctrl-C reaches the grader only
+            self.running.add(process)
+            try:
+                code, timed_out = process.wait(timeout=limit), False
+            except subprocess.TimeoutExpired:
+                process.kill()
+                end_workers_of(process.pid)  # before reaping it, so that its pid (their user) is not reused yet
+                code, timed_out = process.wait(), True
+            finally:
+                self.running.discard(process)
+        return (None, False) if self.stopping else (code, timed_out)
+
+    def stop(self) -> None:
+        self.stopping = True
+        for process in list(self.running):
+            process.kill()
+            end_workers_of(process.pid)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
 
 
 # -- the server ---------------------------------------------------------------

@@ -1,26 +1,38 @@
-"""`autograder grade`: grade a batch of submissions, one pytest process each, and write the reports."""
+"""`autograder grade`: grade a batch of submissions, one pytest process each; resume it, interrupt it safely."""
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
-import subprocess
+import os
+import signal
 import sys
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
-from .config import KIT_ROOT, GradingConfig, pytest_env, question_test_files
-from .forkserver import ForkServers
-from .isolation import detect_level, end_workers_of, grader_files_locked
-from .plots import plot_scores
-from .results import TEXT_FORMATS, feedback_markdown
+from .batch_inputs import Student, Submission
+from .config import KIT_ROOT, GradingConfig, question_test_files
+from .forkserver import ColdRunner, ForkServers
+from .gradebook import write_batch_reports
+from .isolation import detect_level, grader_files_locked
+from .manifest import Entry, Manifest, content_hash, tests_hash
+from .results import TEXT_FORMATS, feedback_markdown, points
 
 EXAMPLES = KIT_ROOT / "examples" / "submissions"
 START_SLACK_SECONDS = 180  # interpreter and worker start-ups, the grader's own oracles
+PARTIAL = ".partial"       # results and logs of a submission being graded; renamed into place when it finishes
+
+
+@dataclass
+class Job:
+    """One submission to grade and the questions it is graded out of."""
+    submission: Submission
+    questions: list[str]
+    assignment: str | None = None
 
 
 @dataclass
@@ -29,6 +41,17 @@ class Graded:
     source: Path
     results: dict
     status: str  # "ok", or why grading did not finish
+    questions: list[str] = field(default_factory=list)
+    students: tuple[Student, ...] = ()
+    assignment: str | None = None
+    reused: bool = False  # a current result of an earlier run (--resume), not graded again
+
+
+@dataclass
+class BatchOutcome:
+    graded: list[Graded]       # finished submissions (reused ones included), in the order they were given
+    interrupted: bool = False  # Ctrl-C or SIGTERM: the rest were not graded (nothing was written for them)
+    total: int = 0             # submissions in the batch
 
 
 def default_submissions() -> list[Path]:
@@ -44,55 +67,49 @@ def unique_names(paths: list[Path]) -> list[str]:
     return names
 
 
-def grade_one(source: Path, name: str, out: Path, config: GradingConfig, config_path: Path,
-              questions: list[str], tests: list[str] | None = None, servers: ForkServers | None = None) -> Graded:
-    """Grade one submission in its own pytest process; always returns results, even if grading broke.
+def grade_one(source: Path, name: str, out: Path, config: GradingConfig, config_path: Path, questions: list[str],
+              tests: list[str] | None = None, runner=None, stop: threading.Event | None = None) -> Graded | None:
+    """Grade one submission in its own pytest process; returns results even if grading broke, and None
+    only when `stop` was set before it finished (then nothing of this run is left in its folder).
 
     tests: the test files to run (default: every public and hidden test file of the questions).
-    servers: warm fork servers to grade in (default: a new `python -m pytest` process, cold).
+    runner: ForkServers (warm) or ColdRunner (default: a ColdRunner of its own).
     """
     folder = out / name
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    results_path = folder / "results.json"
-    results_path.unlink(missing_ok=True)
+    results_part, log_part = folder / f"results.json{PARTIAL}", folder / f"grader.log{PARTIAL}"
+    results_part.unlink(missing_ok=True)
     tests = tests or [str(p) for p in question_test_files(questions)]
     args = [*tests, "-q", "--no-header", "-p", "no:cacheprovider", f"--rootdir={KIT_ROOT}",
-            f"--submission={source.resolve()}", f"--results={results_path}",
+            f"--submission={source.resolve()}", f"--results={results_part}",
             f"--grading-config={config_path.resolve()}"]
     started = time.monotonic()
     limit = config.limits.submission_seconds + START_SLACK_SECONDS
-    with grader_files_locked((out, source)):  # modes come back even if it is killed
-        if servers is None:
-            code, timed_out = run_cold(args, folder / "grader.log", limit)
-        else:
-            code, timed_out = servers.grade(args, str(folder / "grader.log"), limit)
-    if timed_out:
-        problem = f"grading took longer than {limit:g} s and was stopped"
-    elif code is None:
-        problem = "the warm grading process was lost"
+    own = ColdRunner() if runner is None else contextlib.nullcontext()
+    with grader_files_locked((out, source)), own:  # modes come back even if it is killed
+        code, timed_out = (runner or own).grade(args, str(log_part), limit)
+    finished = not timed_out and code in (0, 1) and results_part.exists()
+    if not finished and stop is not None and stop.is_set():
+        for part in (results_part, log_part):
+            part.unlink(missing_ok=True)
+        if created:
+            with contextlib.suppress(OSError):  # figures a test wrote keep it; they do no harm
+                folder.rmdir()
+        return None
+    if finished:
+        results, status = json.loads(results_part.read_text()), "ok"
     else:
-        problem = None if code in (0, 1) else f"the grading process ended with exit status {code}"
-    if results_path.exists() and problem is None:
-        results, status = json.loads(results_path.read_text()), "ok"
-    else:
-        problem = problem or "the grading process wrote no results"
-        results, status = broken_results(config, questions, problem, time.monotonic() - started), problem
-        results_path.write_text(json.dumps(results, indent=2) + "\n")
+        status = (f"grading took longer than {limit:g} s and was stopped" if timed_out
+                  else "the warm grading process was lost" if code is None
+                  else f"the grading process ended with exit status {code}" if code not in (0, 1)
+                  else "the grading process wrote no results")
+        results = broken_results(config, questions, status, time.monotonic() - started)
+        results_part.write_text(json.dumps(results, indent=2) + "\n")
+    os.replace(log_part, folder / "grader.log")
+    os.replace(results_part, folder / "results.json")
     (folder / "feedback.md").write_text(feedback_markdown(results, name))
-    return Graded(name, source, results, status)
-
-
-def run_cold(args: list[str], log: Path, limit: float) -> tuple[int, bool]:
-    """`python -m pytest args` in a new process, output to log: (exit status, whether it ran past limit s)."""
-    with open(log, "w") as output:
-        process = subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=KIT_ROOT, stdout=output,
-                                   stderr=subprocess.STDOUT, env=pytest_env(), stdin=subprocess.DEVNULL)
-        try:
-            return process.wait(timeout=limit), False
-        except subprocess.TimeoutExpired:
-            process.kill()
-            end_workers_of(process.pid)  # before reaping it, so that its pid (their user) is not reused yet
-            return process.wait(), True
+    return Graded(name, source, results, status, questions)
 
 
 def broken_results(config: GradingConfig, questions: list[str], problem: str, seconds: float) -> dict:
@@ -108,58 +125,146 @@ def broken_results(config: GradingConfig, questions: list[str], problem: str, se
 
 
 def grade_batch(sources: list[Path], out: Path, config: GradingConfig, config_path: Path, questions: list[str],
-                jobs: int = 1, tests: list[str] | None = None, warm: bool = True) -> list[Graded]:
-    """Grade every submission (jobs at a time) with a progress bar; write gradebook.csv and scores.png.
+                jobs: int = 1, tests: list[str] | None = None, warm: bool = True, figures: bool = False) -> list[Graded]:
+    """Grade every submission out of the same questions (see grade_work); the finished ones."""
+    work = [Job(Submission(name, source), questions) for source, name in zip(sources, unique_names(sources))]
+    return grade_work(work, out, config, config_path, jobs=jobs, tests=tests, warm=warm, figures=figures).graded
 
-    One failure never stops the rest: every submission gets results.json and feedback.md.
+
+def grade_work(work: list[Job], out: Path, config: GradingConfig, config_path: Path, jobs: int = 1,
+               tests: list[str] | None = None, warm: bool = True, resume: bool = False,
+               training=None, after_training: frozenset[str] = frozenset(), figures: bool = True) -> BatchOutcome:
+    """Grade a batch, jobs at a time, with a progress bar; write gradebook.csv, and with figures scores.png and
+    report.html.
+
+    One failure never stops the rest: every finished submission gets results.json and feedback.md, and a
+    line in manifest.json (what it was graded from). resume: a submission whose result is current (same
+    content, same tests and settings) is not graded again. Ctrl-C or SIGTERM ends every process the batch
+    started within seconds, writes nothing for the submissions in flight and reports the finished ones.
+    training: a BackgroundTraining that the submissions named in after_training wait for.
     warm: grade in forks of warm servers that imported torch and pytest once (False: one cold process each).
     """
     out.mkdir(parents=True, exist_ok=True)
-    names = unique_names(sources)
+    manifest = Manifest(out)
+    order = {job.submission.name: i for i, job in enumerate(work)}
     graded: list[Graded] = []
+    todo: list[tuple[Job, Entry]] = []
+    test_hashes: dict[tuple[str, ...], str] = {}
+    for job in work:
+        key = tuple(job.questions)
+        test_hashes.setdefault(key, tests_hash(job.questions, config_path))
+        entry = Entry(str(job.submission.source.resolve()), job.questions, content_hash(job.submission.source),
+                      test_hashes[key], 0.0, 0.0, "", job.assignment, [vars(s) for s in job.submission.students])
+        if resume and manifest.current(job.submission.name, entry.content, entry.tests):
+            graded.append(reused(job, out, manifest.entries[job.submission.name]))
+        else:
+            todo.append((job, entry))
+    announce_level()
+    if resume:
+        print(f"resuming: {len(graded)} of {len(work)} submission(s) already graded and current; "
+              f"grading {len(todo)}.", file=sys.stderr)
+    stop = threading.Event()
+    interrupted = False
+    runner = ForkServers(min(jobs, len(todo))) if warm and todo else ColdRunner()
+    with grader_files_locked((out, *(job.submission.source for job in work))), runner, \
+            ThreadPoolExecutor(max_workers=jobs) as pool, \
+            tqdm(total=len(todo), unit="submission", desc="grading", file=sys.stderr) as progress:
+        def submit(job: Job, entry: Entry):
+            return pool.submit(grade_one, job.submission.source, job.submission.name, out, config, config_path,
+                               job.questions, tests, runner, stop)
+
+        def finish(future, job: Job, entry: Entry) -> None:
+            result = future.result()
+            if result is None:
+                return
+            result.students, result.assignment = job.submission.students, job.assignment
+            entry.score, entry.max_score, entry.status = (result.results["score"], result.results["max_score"],
+                                                          result.status)
+            manifest.record(job.submission.name, entry)
+            graded.append(result)
+            progress.update()
+            tqdm.write(f"graded {result.name}: {points(entry.score)} / {points(entry.max_score)}"
+                       + ("" if result.status == "ok" else f" ({result.status})"), file=sys.stderr)
+
+        later = [(j, e) for j, e in todo if j.submission.name in after_training]
+        pending = {submit(j, e): (j, e) for j, e in todo if j.submission.name not in after_training}
+        try:
+            with sigterm_as_interrupt():
+                while pending or later:
+                    if later and (training is None or training.done() or not pending):
+                        if training is not None:
+                            wait_for(training)
+                        pending.update({submit(j, e): (j, e) for j, e in later})
+                        later = []
+                    done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        finish(future, *pending.pop(future))
+        except KeyboardInterrupt:
+            interrupted = True
+            with signals_ignored():  # a second Ctrl-C must not cut the clean-up short
+                stop.set()
+                for future in pending:
+                    future.cancel()
+                runner.stop()
+                if training is not None:
+                    training.stop()
+                for future, (job, entry) in pending.items():
+                    if not future.cancelled():
+                        finish(future, job, entry)  # finished just before the interrupt, or None
+    graded.sort(key=lambda g: order[g.name])
+    write_batch_reports(graded, config, out, figures)
+    return BatchOutcome(graded, interrupted, len(work))
+
+
+def wait_for(training) -> None:
+    """Show the training's progress until it ends; a failed training is said, and its submissions are graded
+    all the same (their accuracy tests then fail, with the reason)."""
+    from .reference_training import TrainingFailed
+
+    try:
+        training.wait()
+    except TrainingFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+
+
+def reused(job: Job, out: Path, entry: Entry) -> Graded:
+    results = json.loads((out / job.submission.name / "results.json").read_text())
+    return Graded(job.submission.name, job.submission.source, results, entry.status, job.questions,
+                  job.submission.students, job.assignment, reused=True)
+
+
+def announce_level() -> None:
     level = detect_level()
     print(level.describe() + (f"\n  stronger: {level.fix}" if level.fix else ""), file=sys.stderr)
     for problem in level.problems:
         print(f"  problem: {problem}", file=sys.stderr)
-    servers = ForkServers(min(jobs, len(sources))) if warm else contextlib.nullcontext()
-    with grader_files_locked((out, *sources)), servers, \
-            ThreadPoolExecutor(max_workers=jobs) as pool, \
-            tqdm(total=len(sources), unit="submission", desc="grading", file=sys.stderr) as progress:
-        futures = [pool.submit(grade_one, s, n, out, config, config_path, questions, tests, servers if warm else None)
-                   for s, n in zip(sources, names)]
-        for future in as_completed(futures):
-            graded.append(future.result())
-            progress.update()
-    graded.sort(key=lambda g: names.index(g.name))
-    write_gradebook(graded, questions, out / "gradebook.csv")
-    per_question = [{q: v["score"] for q, v in g.results.get("extra_data", {}).get("questions", {}).items()}
-                    for g in graded]
-    plot_scores(names, per_question, questions, sum(config.questions[q].points for q in questions),
-                out / "scores.png")
-    return graded
 
 
-def write_gradebook(graded: list[Graded], questions: list[str], path: Path) -> None:
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["submission", "score", "max_score", *questions, "execution_time", "status", "sandbox"])
-        for g in graded:
-            extra = g.results.get("extra_data", {})
-            per_question = extra.get("questions", {})
-            writer.writerow([g.name, g.results["score"], g.results["max_score"],
-                             *(per_question.get(q, {}).get("score", 0.0) for q in questions),
-                             g.results.get("execution_time", ""), g.status,
-                             extra.get("sandbox", {}).get("level", detect_level().name)])
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """SIGTERM (a scheduler's or `kill`'s stop) ends a batch as Ctrl-C does (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt()
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
-def summary_table(graded: list[Graded], questions: list[str]) -> str:
-    width = max([len("submission")] + [len(g.name) for g in graded])
-    column = max([8] + [len(q) for q in questions])
-    header = f"{'submission':<{width}}  {'score':>13}  " + "  ".join(f"{q:>{column}}" for q in questions) + "  status"
-    lines = [header, "-" * len(header)]
-    for g in graded:
-        per_question = g.results.get("extra_data", {}).get("questions", {})
-        cells = "  ".join(f"{per_question.get(q, {}).get('score', 0.0):>{column}.2f}" for q in questions)
-        total = f"{g.results['score']:.2f} / {g.results['max_score']:g}"
-        lines.append(f"{g.name:<{width}}  {total:>13}  {cells}  {g.status}")
-    return "\n".join(lines)
+@contextlib.contextmanager
+def signals_ignored():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

@@ -44,7 +44,8 @@ class Zygote:
             listener.listen(64)
             self.process = subprocess.Popen([sys.executable, "-I", "-u", "-B", "-c", BOOT,
                                              str(Path(__file__).parents[1]), str(listener.fileno())],
-                                            cwd="/", env=env, stdin=subprocess.DEVNULL, pass_fds=[listener.fileno()])
+                                            cwd="/", env=env, stdin=subprocess.DEVNULL, pass_fds=[listener.fileno()],
+                                            start_new_session=True)  # a terminal's Ctrl-C reaches the grader only
 
     def close(self) -> None:
         self.process.kill()  # its workers die with it (PDEATHSIG)

@@ -229,8 +229,8 @@ def main(argv=None) -> int:
     print(f"{os.cpu_count()} CPUs, load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, torch {torch.__version__}",
           flush=True)
     if not args.quick:  # the perfect example links to solutions/: train its checkpoints once, before timing
-        from autograder.cli import prepare_reference_checkpoints
-        prepare_reference_checkpoints(config, landed)
+        from autograder.model_commands import ensure_reference_checkpoints, pick_device
+        ensure_reference_checkpoints(config, config.checkpoint_models(landed), pick_device(config.device))
     figures = {}
     print("sandbox round trip")
     figures.update(round_trips(20 if args.quick else 300, 1 if args.quick else 3))

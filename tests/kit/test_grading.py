@@ -34,7 +34,7 @@ def examples(tmp_path_factory, short_limits):
     """The README's main job: the bundled examples, graded on every question."""
     config, path = short_limits
     out = tmp_path_factory.mktemp("examples")
-    graded = grade_batch(default_submissions(), out, config, path, list(config.questions), jobs=2)
+    graded = grade_batch(default_submissions(), out, config, path, list(config.questions), jobs=2, figures=True)
     return {g.name: g for g in graded}, out
 
 
