@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
 import sys
 import time
@@ -38,6 +39,7 @@ def build(args) -> int:
 def grade(args) -> int:
     from .batch_inputs import AssignmentError, InputError, find_submissions, question_files
     from .manifest import MANIFEST_NAME
+    from .shards import ShardError, parse_shard, shard
 
     config = load_config(args.config)
     if args.jobs < 1:
@@ -49,10 +51,13 @@ def grade(args) -> int:
     if not args.submissions:
         return grade_examples(args, config)
     try:
+        k, n = parse_shard(args.shard) if args.shard else (1, 1)
         submissions, warnings = find_submissions([Path(s) for s in args.submissions], question_files(config))
-        work = plan_work(submissions, config, args.assignment)
-    except (InputError, AssignmentError) as exc:
+        work = shard(plan_work(submissions, config, args.assignment), k, n)
+    except (InputError, AssignmentError, ShardError) as exc:
         return fail(str(exc))
+    if n > 1:
+        print(f"slice {k} of {n}: {len(work)} submission(s)", file=sys.stderr)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return run_batch(args, config, work)
@@ -98,12 +103,18 @@ def grade_examples(args, config) -> int:
 
 
 def run_batch(args, config, work, training=None, after_training=frozenset()) -> int:
+    from .clusters import ClusterError
     from .gradebook import batch_questions, summary_table
     from .grade import grade_work
 
     started = time.monotonic()
-    outcome = grade_work(work, args.out, config, Path(args.config), jobs=args.jobs, warm=not args.cold,
-                         resume=args.resume, training=training, after_training=after_training)
+    with contextlib.ExitStack() as stack:
+        try:
+            executor = cluster_executor(args, stack)
+        except ClusterError as exc:
+            return fail(str(exc))
+        outcome = grade_work(work, args.out, config, Path(args.config), jobs=args.jobs, warm=not args.cold,
+                             resume=args.resume, training=training, after_training=after_training, executor=executor)
     graded = outcome.graded
     print(summary_table(graded, batch_questions(graded, config)))
     reused = sum(g.reused for g in graded)
@@ -117,6 +128,44 @@ def run_batch(args, config, work, training=None, after_training=frozenset()) -> 
               f"those in progress. Continue with:\n  {again}", file=sys.stderr)
         return 130
     return 0
+
+
+def cluster_executor(args, stack: contextlib.ExitStack):
+    """A DaskExecutor on the cluster the flags name (closed with stack), or None to grade on this machine."""
+    if not (getattr(args, "scheduler", None) or getattr(args, "cluster", None)):
+        return None
+    from .clusters import ClusterError, start_cluster
+    try:
+        from distributed import Client
+
+        from .dask_grading import DaskExecutor
+    except ImportError:
+        raise ClusterError('grading on a cluster needs Dask: pip install -e ".[cluster]"') from None
+    where = args.scheduler
+    if args.cluster == "local" and args.gpus_per_submission:
+        from .dask_grading import gpu_count
+        if gpu_count() < args.gpus_per_submission * args.workers:
+            raise ClusterError(f"--gpus-per-submission {args.gpus_per_submission} with --workers {args.workers}: this "
+                               f"machine has {gpu_count()} GPU(s); ask for fewer workers, or grade without the flag.")
+    if args.cluster:
+        cluster = stack.enter_context(start_cluster(args.cluster, args.workers, args.cluster_config,
+                                                    gpus_per_worker=args.gpus_per_submission))
+        where = cluster
+    try:
+        client = stack.enter_context(Client(where, timeout="20s"))
+    except OSError as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {args.scheduler}: {exc}") from None
+    print(f"waiting for the cluster's workers ({client.dashboard_link or where})", file=sys.stderr)
+    client.wait_for_workers(1, timeout=None if args.cluster not in (None, "local") else 60)
+    resources = {"GPU": args.gpus_per_submission} if args.gpus_per_submission else None
+    if resources:
+        workers = client.scheduler_info()["workers"].values()
+        offered = [w.get("resources", {}).get("GPU", 0) for w in workers]
+        if max(offered, default=0) < args.gpus_per_submission:
+            raise ClusterError(f"--gpus-per-submission {args.gpus_per_submission}: no worker of the cluster offers "
+                               f"that many GPUs ({len(offered)} worker(s), GPUs offered: {offered or 'none'}); start "
+                               f"workers with `dask worker ... --resources GPU=1`, or grade without the flag.")
+    return DaskExecutor(client, Path(args.config), resources)
 
 
 def regrade(args) -> int:
@@ -153,6 +202,22 @@ def regrade(args) -> int:
     manifest = Manifest(args.out)
     manifest.regrading = False
     manifest.save()
+    return 0
+
+
+def gradebook(args) -> int:
+    """Merge the output folders of several slices (--shard) into one: results, gradebook, report, manifest."""
+    from .gradebook import batch_questions, summary_table
+    from .shards import ShardError, merge_outputs
+
+    config = load_config(args.config)
+    try:
+        graded = merge_outputs(args.outs, args.out, config)
+    except ShardError as exc:
+        return fail(str(exc))
+    print(summary_table(graded, batch_questions(graded, config)))
+    print(f"\n{len(graded)} submission(s) from {len(args.outs)} folder(s) merged into {args.out}/ (gradebook.csv, "
+          "report.html, scores.png, manifest.json).")
     return 0
 
 
@@ -239,6 +304,21 @@ def add_model_commands(commands) -> None:
         sub.set_defaults(run=with_config(function))
 
 
+def add_cluster_flags(parser) -> None:
+    from .clusters import CLUSTER_KINDS
+
+    group = parser.add_argument_group("on a Dask cluster (pip install -e \".[cluster]\")")
+    where = group.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", help="grade on this running cluster, e.g. tcp://host:8786")
+    where.add_argument("--cluster", choices=CLUSTER_KINDS, help="start a cluster: local (this machine) or through "
+                                                                "a batch system (dask-jobqueue)")
+    group.add_argument("--workers", type=int, default=2, help="workers of a started cluster (default: 2)")
+    group.add_argument("--cluster-config", type=Path, help="the batch system's settings (YAML; see "
+                                                           "examples/clusters/)")
+    group.add_argument("--gpus-per-submission", type=int, default=0, help="GPUs each submission needs (a Dask "
+                                                                          "resource: workers offer --resources GPU=N)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -260,6 +340,10 @@ def main(argv: list[str] | None = None) -> int:
     grade_parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="course settings (default: grading.yml)")
     grade_parser.add_argument("--cold", action="store_true",
                               help="start Python, torch and pytest afresh for every submission (slower; see Speed)")
+    add_cluster_flags(grade_parser)
+    grade_parser.add_argument("--shard", metavar="K/N", help="grade only the K-th of N slices of the batch (Slurm job "
+                                                           "arrays, Kubernetes indexed Jobs); merge the output "
+                                                           "folders with `autograder gradebook`")
     grade_parser.set_defaults(run=grade)
     regrade_parser = commands.add_parser("regrade", help="grade an output folder again after a fix; keep the "
                                                          "previous results and say what changed")
@@ -269,7 +353,14 @@ def main(argv: list[str] | None = None) -> int:
     regrade_parser.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default: 2)")
     regrade_parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="course settings (default: grading.yml)")
     regrade_parser.add_argument("--cold", action="store_true", help="start Python afresh for every submission")
+    add_cluster_flags(regrade_parser)
     regrade_parser.set_defaults(run=regrade)
+    gradebook_parser = commands.add_parser("gradebook", help="merge the output folders of a batch graded in slices "
+                                                             "(--shard K/N)")
+    gradebook_parser.add_argument("outs", nargs="+", type=Path, help="the --out folders of the slices")
+    gradebook_parser.add_argument("--out", type=Path, required=True, help="the merged folder")
+    gradebook_parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="course settings (default: grading.yml)")
+    gradebook_parser.set_defaults(run=gradebook)
     doctor_parser = commands.add_parser("doctor", help="say how far this machine can confine student code, and how "
                                                        "to get more")
     doctor_parser.add_argument("--fix", action="store_true", help="make the Python environment readable by the "

@@ -112,6 +112,24 @@ def grade_one(source: Path, name: str, out: Path, config: GradingConfig, config_
     return Graded(name, source, results, status, questions)
 
 
+def write_result(out: Path, submission: Submission, questions: list[str], files: dict[str, bytes],
+                 results: dict | None, status: str) -> Graded:
+    """Write a result graded elsewhere (on a cluster worker) into out/<name>/, results.json last: the files of
+    its result folder, or `results` for a submission that could not be graded there (with feedback.md)."""
+    folder = out / submission.name
+    if results is not None:
+        files = {**files, "results.json": (json.dumps(results, indent=2) + "\n").encode(),
+                 "feedback.md": feedback_markdown(results, submission.name).encode()}
+    for relative, data in sorted(files.items(), key=lambda item: item[0] == "results.json"):
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + PARTIAL)
+        partial.write_bytes(data)
+        os.replace(partial, target)
+    results = json.loads(files["results.json"])
+    return Graded(submission.name, submission.source, results, status, questions, submission.students)
+
+
 def broken_results(config: GradingConfig, questions: list[str], problem: str, seconds: float) -> dict:
     """Zero for every question, with the reason, when the grading process itself failed."""
     return {
@@ -133,7 +151,8 @@ def grade_batch(sources: list[Path], out: Path, config: GradingConfig, config_pa
 
 def grade_work(work: list[Job], out: Path, config: GradingConfig, config_path: Path, jobs: int = 1,
                tests: list[str] | None = None, warm: bool = True, resume: bool = False,
-               training=None, after_training: frozenset[str] = frozenset(), figures: bool = True) -> BatchOutcome:
+               training=None, after_training: frozenset[str] = frozenset(), figures: bool = True,
+               executor=None) -> BatchOutcome:
     """Grade a batch, jobs at a time, with a progress bar; write gradebook.csv, and with figures scores.png and
     report.html.
 
@@ -143,6 +162,7 @@ def grade_work(work: list[Job], out: Path, config: GradingConfig, config_path: P
     started within seconds, writes nothing for the submissions in flight and reports the finished ones.
     training: a BackgroundTraining that the submissions named in after_training wait for.
     warm: grade in forks of warm servers that imported torch and pytest once (False: one cold process each).
+    executor: where submissions are graded (default: here, a LocalExecutor; a DaskExecutor: on a cluster).
     """
     out.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(out)
@@ -165,19 +185,17 @@ def grade_work(work: list[Job], out: Path, config: GradingConfig, config_path: P
               f"grading {len(todo)}.", file=sys.stderr)
     stop = threading.Event()
     interrupted = False
-    runner = ForkServers(min(jobs, len(todo))) if warm and todo else ColdRunner()
-    with grader_files_locked((out, *(job.submission.source for job in work))), runner, \
-            ThreadPoolExecutor(max_workers=jobs) as pool, \
+    executor = executor or LocalExecutor(jobs, warm and bool(todo), len(todo))
+    with grader_files_locked((out, *(job.submission.source for job in work))), executor, \
             tqdm(total=len(todo), unit="submission", desc="grading", file=sys.stderr) as progress:
         def submit(job: Job, entry: Entry):
-            return pool.submit(grade_one, job.submission.source, job.submission.name, out, config, config_path,
-                               job.questions, tests, runner, stop)
+            return executor.submit(job, entry, out, config, config_path, tests, stop)
 
         def finish(future, job: Job, entry: Entry) -> None:
             result = future.result()
             if result is None:
                 return
-            result.students, result.assignment = job.submission.students, job.assignment
+            result.assignment = job.assignment
             entry.score, entry.max_score, entry.status = (result.results["score"], result.results["max_score"],
                                                           result.status)
             manifest.record(job.submission.name, entry)
@@ -205,7 +223,7 @@ def grade_work(work: list[Job], out: Path, config: GradingConfig, config_path: P
                 stop.set()
                 for future in pending:
                     future.cancel()
-                runner.stop()
+                executor.stop()
                 if training is not None:
                     training.stop()
                 for future, (job, entry) in pending.items():
@@ -214,6 +232,35 @@ def grade_work(work: list[Job], out: Path, config: GradingConfig, config_path: P
     graded.sort(key=lambda g: order[g.name])
     write_batch_reports(graded, config, out, figures)
     return BatchOutcome(graded, interrupted, len(work))
+
+
+class LocalExecutor:
+    """Submissions graded on this machine, jobs at a time: in forks of warm servers, or cold processes."""
+
+    def __init__(self, jobs: int, warm: bool, count: int):
+        self.runner = ForkServers(min(jobs, count)) if warm else ColdRunner()
+        self.pool = ThreadPoolExecutor(max_workers=jobs)
+
+    def submit(self, job: Job, entry: Entry, out: Path, config: GradingConfig, config_path: Path,
+               tests: list[str] | None, stop: threading.Event):
+        def graded():
+            result = grade_one(job.submission.source, job.submission.name, out, config, config_path, job.questions,
+                               tests, self.runner, stop)
+            if result is not None:
+                result.students = job.submission.students
+            return result
+        return self.pool.submit(graded)
+
+    def stop(self) -> None:
+        self.runner.stop()
+
+    def __enter__(self):
+        self.runner.__enter__()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.pool.shutdown(wait=True)  # the runs in flight return at once once stopped
+        self.runner.__exit__(*exc_info)
 
 
 def wait_for(training) -> None:

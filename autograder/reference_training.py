@@ -197,10 +197,15 @@ class BackgroundTraining:
         with EpochBar(total=progress.epochs, initial=progress.done_epochs, desc=f"reference {name}", bar_format=BAR,
                       clock=progress.clock(time.monotonic()), file=sys.stderr, disable=None) as bar, self._changed:
             drawn = not bar.disable  # close() disables it
+            said = progress.done_epochs  # off a terminal (CI, a log file): a line per epoch instead of a bar
             while True:
                 if progress.started is not None:
                     bar.n, bar.clock = progress.done_epochs, progress.clock(time.monotonic())
                     bar.refresh()
+                if not drawn and said < progress.done_epochs < progress.epochs:
+                    said = progress.done_epochs
+                    print(f"reference {name}: {said}/{progress.epochs} epochs [{progress.clock(time.monotonic())}]",
+                          file=sys.stderr)
                 if progress.finished or self.done():
                     break
                 self._changed.wait(1)  # at least once a second: the clock moves between epochs

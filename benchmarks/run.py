@@ -32,7 +32,8 @@ PERFECT = EXAMPLES / "perfect"
 ONE_TEST = "tests/public/test_q8_output_size.py::test_conv_output_size_kernel_5_on_28_pixels_gives_24"
 BEFORE_PORTABLE = "45b146a"  # the kit before the portable student path and its start-up work (2026-11-29)
 TARGETS = {"no-op call (us)": 1000, "start-up per submission in a batch (s)": 0.5,
-           "batch speed-up, warm vs one pytest each": 3.0, "speed-up per submission vs otter run": 1.0}
+           "batch speed-up, warm vs one pytest each": 3.0, "speed-up per submission vs otter run": 1.0,
+           "local Dask cluster (2 workers) vs --jobs 2, submissions/min": 0.9}
 
 
 def report(name: str, values: list[float], unit: str) -> float:
@@ -131,6 +132,54 @@ from autograder.config import DEFAULT_CONFIG, load_config
 plan = release.plan(load_config(DEFAULT_CONFIG), DEFAULT_CONFIG, "layers")
 zipfile.ZipFile(release.write_zip(Path(sys.argv[1]) / "student.zip", release.student_files(plan))).extractall(sys.argv[1])
 """
+
+
+# -- on a Dask cluster --------------------------------------------------------------------
+def noop() -> None:
+    return None
+
+
+def on_a_cluster(args) -> dict:
+    """Submissions per minute on a local Dask cluster against --jobs 2 on this machine (both from a cold start:
+    servers, cluster), the dispatch overhead of a task, and 1 against 2 workers."""
+    from distributed import Client
+
+    from autograder.batch_inputs import Submission
+    from autograder.clusters import start_cluster
+    from autograder.dask_grading import DaskExecutor
+    from autograder.grade import Job, grade_work
+
+    config = load_config(DEFAULT_CONFIG)
+    copies = 4 if args.quick else args.copies // 2
+    public_q8 = [str(p) for p in question_test_files(["q8_output_size"], ("public",))]
+    work = [Job(Submission(f"copy-{i}", PERFECT), ["q8_output_size"]) for i in range(copies)]
+
+    def batch(executor=None) -> float:
+        out = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
+        try:
+            return timed(lambda: grade_work(work, out, config, DEFAULT_CONFIG, jobs=2, tests=public_q8, figures=False,
+                                            executor=executor))
+        finally:
+            shutil.rmtree(out)
+
+    rates: dict[str, list[float]] = {"--jobs 2": [], "cluster, 2 workers": [], "cluster, 1 worker": []}
+    dispatch: list[float] = []
+    for _ in range(args.repeats):
+        rates["--jobs 2"].append(60 * copies / batch())
+        for workers in (2, 1):
+            started = time.perf_counter()
+            with start_cluster("local", workers) as cluster, Client(cluster) as client:
+                seconds = time.perf_counter() - started + batch(DaskExecutor(client, DEFAULT_CONFIG))
+                rates[f"cluster, {workers} worker{'s' if workers > 1 else ''}"].append(60 * copies / seconds)
+                if workers == 2:
+                    dispatch += [timed(lambda: client.submit(noop, pure=False).result()) for _ in range(50)]
+    medians = {name: report(f"{copies} submissions (q8 public tests), {name}, end to end", values, "/min")
+               for name, values in rates.items()}
+    report("dispatch overhead of one Dask task (submit to result, no-op)", [t * 1e3 for t in dispatch], "ms")
+    ratio = medians["cluster, 2 workers"] / medians["--jobs 2"]
+    print(f"  ratio cluster (2 workers) / --jobs 2: {ratio:.2f} (target >= 0.9); 2 workers / 1 worker: "
+          f"{medians['cluster, 2 workers'] / medians['cluster, 1 worker']:.2f}")
+    return {"local Dask cluster (2 workers) vs --jobs 2, submissions/min": ratio}
 
 
 def student_folder(kit: Path, into: Path) -> Path:
@@ -236,6 +285,8 @@ def main(argv=None) -> int:
     figures.update(round_trips(20 if args.quick else 300, 1 if args.quick else 3))
     print("grading")
     figures.update(submissions(args, landed))
+    print("on a Dask cluster")
+    figures.update(on_a_cluster(args))
     print("student loop")
     student_loop(args, config)
     print("otter")

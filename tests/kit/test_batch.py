@@ -240,6 +240,7 @@ def test_a_folder_of_repositories_is_regraded_after_a_fixed_test_with_what_chang
     ("empty", ["{tmp}/empty"], "empty"),
     (None, ["{tmp}/nowhere"], "no such file or folder: {tmp}/nowhere"),
     (None, ["--resume", "--out", "{tmp}/out", "{tmp}"], "nothing to resume in {tmp}/out/ (no manifest.json)"),
+    ("notzip", ["--shard", "3/2", "{tmp}"], "--shard 3/2: K counts from 1 to N, e.g. --shard 1/2"),
 ])
 def test_bad_input_gets_one_line_naming_it_and_the_fix(tmp_path, make, args, message):
     if make == "notzip":

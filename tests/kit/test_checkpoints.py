@@ -11,6 +11,7 @@ from autograder.model_commands import ensure_reference_checkpoints
 from autograder.training import RECIPES, SOLUTIONS
 from autograder.results import graded_tests
 from checks_accuracy import LEADERBOARD_NAMES
+from dask_cluster import grade_on, without_timing
 
 pytestmark = pytest.mark.slow
 
@@ -127,3 +128,13 @@ def test_the_confusion_matrices_are_drawn_next_to_the_results(graded):
         assert (folder / f"confusion_{model}.png").stat().st_size > 10_000, model
     feedback = (folder / "feedback.md").read_text()
     assert "## ✓ q6_lenet › public › test_lenet_reaches_the_overall_accuracy_threshold" in feedback
+
+
+def test_a_local_dask_cluster_grades_checkpoints_as_this_machine_does(graded, dask_client, tmp_path):
+    """The reference and the malicious pickle, graded in Dask tasks: the same results, and no code ran."""
+    results, marker, out = graded
+    sources = {name: out.parent / name for name in ("reference", "broken")}
+    on_cluster = grade_on(dask_client, sources, tmp_path / "graded", DEFAULT_CONFIG, QUESTIONS, ACCURACY_TESTS)
+    for name in sources:
+        assert without_timing(on_cluster[name].results) == without_timing(results[name]), name
+    assert not marker.exists()

@@ -80,6 +80,8 @@ def test_every_submission_gets_gradescope_results_feedback_and_a_gradebook_row(e
         assert g.status == "ok", f"{name}: {g.status}"
         assert all("internal error" not in text for text in outputs(g).values()), name
     assert (out / "scores.png").stat().st_size > 0
+    report = (out / "report.html").read_text()  # its content: tests/kit/test_report.py
+    assert "<b>4</b> submissions" in report and "perfect" in report  # on the leaderboard
 
 
 def test_the_perfect_example_gets_full_marks(examples):

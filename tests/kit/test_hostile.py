@@ -17,6 +17,7 @@ import yaml
 from autograder import grade, isolation
 from autograder.config import DEFAULT_CONFIG, KIT_ROOT, load_config
 from autograder.grade import grade_batch, grade_one
+from dask_cluster import grade_on, without_timing
 from hostile.processes import watching_graders, workers_of
 
 pytestmark = pytest.mark.slow
@@ -265,3 +266,26 @@ def test_a_submission_that_outlasts_its_limit_is_stopped_and_still_gets_results(
     assert results["score"] == 0 and "could not be graded: grading took longer than 8 s" in results["output"]
     assert len(graders) == 1 and workers_of(graders) == set()
     assert not list(Path(tempfile.gettempdir()).glob(f"{isolation.home_prefix(graders.pop())}*"))  # no sandbox left
+
+
+ON_A_CLUSTER = ("perfect", "wrong_return_type", "loops_forever", "calls_os_exit", "forks_without_end")
+
+
+def test_a_local_dask_cluster_grades_exactly_as_two_local_jobs(batch, dask_client, tmp_path):
+    """The same submissions, the same settings and tests: graded in Dask tasks (`--cluster local --workers 2`),
+    the results are those of the batch above (`--jobs 2`) but for the timing; a missing file too."""
+    graded, out, _ = batch
+    missing = tmp_path / "missing"
+    missing.mkdir()
+    shutil.copy(SOLUTIONS / "q2_relu.py", missing)
+    sources = {name: graded[name].source for name in ON_A_CLUSTER if name in graded}
+    on_cluster = grade_on(dask_client, {**sources, "missing": missing}, tmp_path / "graded", out.parent / "grading.yml",
+                          QUESTIONS, PUBLIC_TESTS)
+    assert set(on_cluster) == {*sources, "missing"}
+    for name in sources:
+        assert on_cluster[name].status == "ok", name
+        assert without_timing(on_cluster[name].results) == without_timing(graded[name].results), name
+        assert (tmp_path / "graded" / name / "feedback.md").read_text() == (out / name / "feedback.md").read_text()
+    questions = on_cluster["missing"].results["extra_data"]["questions"]
+    assert questions["q2_relu"]["score"] == questions["q2_relu"]["max_score"] and questions["q8_output_size"]["score"] == 0
+    assert "Missing: q8_output_size.py" in on_cluster["missing"].results["output"]
