@@ -52,7 +52,10 @@ def grade(args) -> int:
         return grade_examples(args, config)
     try:
         k, n = parse_shard(args.shard) if args.shard else (1, 1)
-        submissions, warnings = find_submissions([Path(s) for s in args.submissions], question_files(config))
+        if args.one:  # Gradescope's /autograder/submission: one student's upload, whatever it holds
+            submissions, warnings = one_each([Path(s) for s in args.submissions]), []
+        else:
+            submissions, warnings = find_submissions([Path(s) for s in args.submissions], question_files(config))
         work = shard(plan_work(submissions, config, args.assignment), k, n)
     except (InputError, AssignmentError, ShardError) as exc:
         return fail(str(exc))
@@ -61,6 +64,17 @@ def grade(args) -> int:
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return run_batch(args, config, work)
+
+
+def one_each(paths: list[Path]):
+    """Each path is one submission (--one): no look for several students' work inside, an empty folder graded."""
+    from .batch_inputs import InputError, Submission
+    from .grade import unique_names
+
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"no such file or folder: {path}")
+    return [Submission(name, path) for path, name in zip(paths, unique_names(paths))]
 
 
 def plan_work(submissions, config, assignment: str | None):
@@ -88,8 +102,7 @@ def grade_examples(args, config) -> int:
     are graded."""
     from .batch_inputs import Submission
     from .grade import Job, default_submissions
-    from .reference_training import BackgroundTraining, stale_references
-    from .training import SOLUTIONS
+    from .reference_training import SOLUTIONS, BackgroundTraining, stale_references
 
     questions = list(config.questions)
     sources = default_submissions()
@@ -334,6 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     grade_parser.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default: 2)")
     grade_parser.add_argument("--assignment", help="grade every submission out of this assignment (default: the "
                                                    "assignment whose files each submission holds)")
+    grade_parser.add_argument("--one", action="store_true",
+                              help="each path is one submission, whatever it holds (an empty folder is graded "
+                                   "too): Gradescope's run_autograder uses it")
     grade_parser.add_argument("--resume", action="store_true",
                               help="grade only the submissions without a current result in OUT (same content, "
                                    "same tests and settings; see OUT/manifest.json)")

@@ -52,29 +52,34 @@ def pinned_gpus(worker_name, per_worker: int) -> str:
     return ",".join(str((index * per_worker + i) % count) for i in range(per_worker))
 
 
-def pack(source: Path) -> tuple[str, bytes]:
-    """A submission as (file name, bytes) to send with its task: a zip as it is, a folder zipped here (links kept
-    as links: the worker refuses those that lead outside, as local grading does)."""
-    files = [p for p in source.rglob("*") if p.is_file() and not p.is_symlink()] if source.is_dir() else [source]
-    size = sum(p.stat().st_size for p in files)
-    if size > MAX_UNZIPPED_BYTES:
-        raise SubmissionError(f"{source.name}: {size >> 20} MiB, too large to send to the cluster's workers (at most "
-                              f"{MAX_UNZIPPED_BYTES >> 20} MiB); submit the state_dict only, without other files.")
+def pack(source: Path, names: set[str]) -> tuple[str, bytes]:
+    """A submission as (file name, bytes) to send with its task: a zip as it is; of a folder, every copy of the files
+    the grader looks for (names), zipped here, links kept as links: the worker refuses those that lead outside, as
+    local grading does. The rest of a folder (data, notes, caches) is never read by the grader, so it stays here."""
     if source.is_file():
+        if source.stat().st_size > MAX_UNZIPPED_BYTES:
+            raise too_large(source, source.stat().st_size)
         return source.name, source.read_bytes()
+    wanted = [p for p in sorted(source.rglob("*")) if p.name in names and not IGNORED_PARTS & set(p.parts)]
+    size = sum(p.stat().st_size for p in wanted if p.is_file() and not p.is_symlink())
+    if size > MAX_UNZIPPED_BYTES:
+        raise too_large(source, size)
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(source.rglob("*")):
-            relative = path.relative_to(source)
-            if IGNORED_PARTS & set(relative.parts):
-                continue
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # checkpoints do not compress: no CPU spent
+        for path in wanted:
+            relative = path.relative_to(source).as_posix()
             if path.is_symlink():
-                member = zipfile.ZipInfo(relative.as_posix())
+                member = zipfile.ZipInfo(relative)
                 member.external_attr = (stat.S_IFLNK | 0o777) << 16
                 archive.writestr(member, os.readlink(path))
             elif path.is_file():
-                archive.write(path, relative.as_posix())
+                archive.write(path, relative)
     return source.name + "/", buffer.getvalue()
+
+
+def too_large(source: Path, size: int) -> SubmissionError:
+    return SubmissionError(f"{source.name}: {size >> 20} MiB, too large to send to the cluster's workers (at most "
+                           f"{MAX_UNZIPPED_BYTES >> 20} MiB); submit the state_dict only, without other files.")
 
 
 def grade_task(task: dict) -> dict:
@@ -109,6 +114,12 @@ def grade_task(task: dict) -> dict:
         return {"status": graded.status, "files": files, "worker": worker.address}
 
 
+def expected_files(config, questions: list[str]) -> set[str]:
+    """The file names grading these questions looks for: their code and checkpoints, and those they compare with."""
+    return {name for qid in config.with_compared(questions)
+            for name in (f"{qid}.py", *config.questions[qid].checkpoints)}
+
+
 class DaskExecutor:
     """Submits one task per submission to a Dask cluster and turns each answer into a graded result here, in
     the output folder, as local grading would have written it."""
@@ -128,7 +139,7 @@ class DaskExecutor:
 
         graded: Future = Future()
         try:
-            name, data = pack(job.submission.source)
+            name, data = pack(job.submission.source, expected_files(config, job.questions))
         except SubmissionError as exc:  # too large to send: that submission's row says so, the batch goes on
             results = broken_results(config, job.questions, str(exc), 0.0)
             graded.set_result(write_result(out, job.submission, job.questions, {}, results, str(exc)))

@@ -275,7 +275,7 @@ ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 PYTHON="${{AUTOGRADER_PYTHON:-python3}}"
 KIT="$ROOT/source/kit"
 cd "$KIT"
-PYTHONPATH="$KIT" "$PYTHON" -m autograder.cli grade "$ROOT/submission" --assignment {assignment} \\
+PYTHONPATH="$KIT" "$PYTHON" -m autograder.cli grade "$ROOT/submission" --one --assignment {assignment} \\
     --config "$KIT/grading.yml" --out "$ROOT/graded" --jobs 1
 mkdir -p "$ROOT/results"
 cp "$ROOT/graded/submission/results.json" "$ROOT/results/results.json"

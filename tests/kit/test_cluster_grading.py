@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 Q8 = "q8_output_size.py"
 KINDS = {"perfect": KIT_ROOT / "solutions" / Q8, "wrong": KIT_ROOT / "examples" / "submissions" / "partly_wrong" / Q8,
          "stubs": KIT_ROOT / "student_template" / Q8}
-STUDENTS = {f"{kind}-{i}": source for i in range(3) for kind, source in KINDS.items()}  # nine students
+STUDENTS = {f"{kind}-{i}": source for i in range(2) for kind, source in KINDS.items()}  # six students
 SCORES = {"perfect": (10, 10), "wrong": (0.01, 9.99), "stubs": (0, 0)}  # the q8 part of the layers assignment
 
 
@@ -97,8 +97,8 @@ def test_a_scheduler_and_two_workers_grade_a_batch_and_a_lost_worker_costs_nothi
         assert low <= manifest[name]["score"] <= high, name
     results = {name: json.loads((out / name / "results.json").read_text()) for name in STUDENTS}
     for kind in KINDS:  # equal submissions, graded on either node, get equal results
-        same = [{k: v for k, v in results[f"{kind}-{i}"].items() if k != "execution_time"} for i in range(3)]
-        assert same[0] == same[1] == same[2], kind
+        same = [{k: v for k, v in results[f"{kind}-{i}"].items() if k != "execution_time"} for i in range(2)]
+        assert same[0] == same[1], kind
 
 
 def test_a_submission_that_keeps_killing_workers_gets_an_infrastructure_error_row(tmp_path):

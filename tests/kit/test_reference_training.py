@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import re
 import json
 import os
 import signal
@@ -92,8 +93,10 @@ def test_the_terminal_is_told_what_is_trained_and_how_far(trained):
     first, *rest = stderr.splitlines()
     assert first.startswith("training the reference checkpoints for the examples in the background (lenet 2 "
                             "epochs, simple_nn 2; once: cached in ")
-    assert [line.split(" [")[0] for line in rest] == ["reference lenet: 2/2 epochs", "reference simple_nn: 2/2 epochs"]
-    assert rest[0].endswith("% test accuracy]")
+    finished = [line for line in rest if line.endswith("% test accuracy]")]  # off a terminal: a line a model...
+    assert [line.split(" [")[0] for line in finished] == ["reference lenet: 2/2 epochs", "reference simple_nn: 2/2 epochs"]
+    during = [line for line in rest if line not in finished]  # ...and one per epoch seen before it ends
+    assert all(re.fullmatch(r"reference (lenet|simple_nn): 1/2 epochs \[\S+<\S+\]", line) for line in during), during
 
 
 class Terminal(io.StringIO):
