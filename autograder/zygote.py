@@ -130,7 +130,7 @@ def serve(listener_fd: int) -> None:
             if status is not None:
                 reported.add(pid)
                 _send_json(connection, {"status": status})
-            if connection in ready and not connection.recv(1):  # the grader hung up (after wait, or it died)
+            if connection in ready and _hung_up(connection):  # the grader hung up (after wait, or it died)
                 _end(pid)
                 reported.discard(pid)
                 connection.close()
@@ -209,6 +209,15 @@ def _end(pid: int) -> None:
         except (ProcessLookupError, PermissionError):
             pass
     os.waitpid(pid, 0)
+
+
+def _hung_up(connection: socket.socket) -> bool:
+    """Whether the grader closed its end: an empty read, or a reset when it was killed (never a crash of the
+    zygote, which would take the workers of every other submission with it)."""
+    try:
+        return not connection.recv(1)
+    except OSError:
+        return True
 
 
 def _send_json(connection: socket.socket, message: dict) -> None:

@@ -1,6 +1,8 @@
 """Warm grading: forks of a fork server grade like cold pytest processes, and warm workers fall back cold."""
+import array
 import json
 import os
+import socket
 import time
 
 import pytest
@@ -103,3 +105,26 @@ def test_a_warm_grading_process_that_outlasts_its_limit_is_stopped_and_still_get
     assert graded.results["score"] == 0
     assert len(graders) == 1 and workers_of(graders) == set()
     assert not [pid for pid in graders if os.path.exists(f"/proc/{pid}")]
+
+
+def test_the_zygote_outlives_a_grader_killed_with_a_reply_unread():
+    """A grading run killed (Ctrl-C, a time limit) after its worker ended leaves the zygote's status line unread:
+    the zygote then reads a reset, not an end of file, and must go on serving the batch's other workers."""
+    zygote = Zygote()
+    try:
+        for _ in range(2):
+            pipes = [os.pipe() for _ in range(3)]
+            grader = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            grader.connect(zygote.path)
+            grader.sendmsg([json.dumps({"settings": {}, "env": {}}).encode()],  # a worker that fails at once
+                           [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [pipes[0][0], pipes[1][1],
+                                                                                     pipes[2][1]]))])
+            assert b'"pid"' in grader.recv(4096)
+            time.sleep(1)  # the worker has ended and the zygote has written its status, which nobody reads
+            grader.close()
+            for fd in (fd for pair in pipes for fd in pair):
+                os.close(fd)
+            time.sleep(0.5)
+            assert zygote.process.poll() is None, "the zygote died of a grader's reset"
+    finally:
+        zygote.close()
