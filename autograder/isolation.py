@@ -199,9 +199,12 @@ def grader_files_locked(also: tuple[Path, ...] = ()):
                         os.chmod(path, _locked.pop(path)[0])
 
 
-def die_with_parent() -> None:
-    """Let the kernel kill this process when the grader dies (set after any change of user)."""
+def die_with_parent(parent: int | None = None) -> None:
+    """Let the kernel kill this process when the grader dies (set after any change of user). parent: the pid
+    that started it; if that one died before this call (a batch killed as it began), end now, not never."""
     _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if parent is not None and os.getppid() != parent:
+        os._exit(0)
 
 
 def end_processes(uids: range) -> int:

@@ -26,7 +26,8 @@ from pathlib import Path
 from . import isolation
 
 ZYGOTE_ENV = "AUTOGRADER_ZYGOTE"
-BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); from autograder.zygote import serve; serve(int(sys.argv[2]))")
+BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); from autograder.zygote import serve; "
+        "serve(int(sys.argv[2]), int(sys.argv[3]))")
 MAX_MESSAGE = 1 << 16
 
 
@@ -43,7 +44,7 @@ class Zygote:
             listener.bind(self.path)
             listener.listen(64)
             self.process = subprocess.Popen([sys.executable, "-I", "-u", "-B", "-c", BOOT,
-                                             str(Path(__file__).parents[1]), str(listener.fileno())],
+                                             str(Path(__file__).parents[1]), str(listener.fileno()), str(os.getpid())],
                                             cwd="/", env=env, stdin=subprocess.DEVNULL, pass_fds=[listener.fileno()],
                                             start_new_session=True)  # a terminal's Ctrl-C reaches the grader only
 
@@ -110,9 +111,9 @@ def start_worker(settings: dict, env: dict, stdout, start_seconds: float) -> For
 
 
 # -- the zygote ------------------------------------------------------------------
-def serve(listener_fd: int) -> None:
+def serve(listener_fd: int, parent: int) -> None:
     listener = socket.socket(fileno=listener_fd)  # early requests wait in its backlog while torch is imported
-    isolation.die_with_parent()
+    isolation.die_with_parent(parent)
     from . import worker  # noqa: F401 - torch, numpy and the harness, imported once for every worker
     gc.freeze()  # the workers' collections skip what was imported (and leave its pages shared)
     wakeup_read, wakeup_write = os.pipe()
