@@ -37,7 +37,7 @@ def build(args) -> int:
 
 
 def grade(args) -> int:
-    from .batch_inputs import AssignmentError, InputError, find_submissions, question_files
+    from .batch_inputs import AssignmentError, InputError, find_submissions, one_each, question_files
     from .manifest import MANIFEST_NAME
     from .shards import ShardError, parse_shard, shard
 
@@ -53,7 +53,7 @@ def grade(args) -> int:
     try:
         k, n = parse_shard(args.shard) if args.shard else (1, 1)
         if args.one:  # Gradescope's /autograder/submission: one student's upload, whatever it holds
-            submissions, warnings = one_each([Path(s) for s in args.submissions]), []
+            submissions, warnings = one_each([Path(s) for s in args.submissions])
         else:
             submissions, warnings = find_submissions([Path(s) for s in args.submissions], question_files(config))
         work = shard(plan_work(submissions, config, args.assignment), k, n)
@@ -64,17 +64,6 @@ def grade(args) -> int:
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return run_batch(args, config, work)
-
-
-def one_each(paths: list[Path]):
-    """Each path is one submission (--one): no look for several students' work inside, an empty folder graded."""
-    from .batch_inputs import InputError, Submission
-    from .grade import unique_names
-
-    for path in paths:
-        if not path.exists():
-            raise InputError(f"no such file or folder: {path}")
-    return [Submission(name, path) for path, name in zip(paths, unique_names(paths))]
 
 
 def plan_work(submissions, config, assignment: str | None):
@@ -145,7 +134,7 @@ def run_batch(args, config, work, training=None, after_training=frozenset()) -> 
 
 def cluster_executor(args, stack: contextlib.ExitStack):
     """A DaskExecutor on the cluster the flags name (closed with stack), or None to grade on this machine."""
-    if not (getattr(args, "scheduler", None) or getattr(args, "cluster", None)):
+    if not (args.scheduler or args.cluster):
         return None
     from .clusters import ClusterError, start_cluster
     try:

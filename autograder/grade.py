@@ -127,7 +127,7 @@ def write_result(out: Path, submission: Submission, questions: list[str], files:
         partial.write_bytes(data)
         os.replace(partial, target)
     results = json.loads(files["results.json"])
-    return Graded(submission.name, submission.source, results, status, questions, submission.students)
+    return Graded(submission.name, submission.source, results, status, questions)
 
 
 def broken_results(config: GradingConfig, questions: list[str], problem: str, seconds: float) -> dict:
@@ -195,7 +195,7 @@ def grade_work(work: list[Job], out: Path, config: GradingConfig, config_path: P
             result = future.result()
             if result is None:
                 return
-            result.assignment = job.assignment
+            result.students, result.assignment = job.submission.students, job.assignment
             entry.score, entry.max_score, entry.status = (result.results["score"], result.results["max_score"],
                                                           result.status)
             manifest.record(job.submission.name, entry)
@@ -243,13 +243,8 @@ class LocalExecutor:
 
     def submit(self, job: Job, entry: Entry, out: Path, config: GradingConfig, config_path: Path,
                tests: list[str] | None, stop: threading.Event):
-        def graded():
-            result = grade_one(job.submission.source, job.submission.name, out, config, config_path, job.questions,
-                               tests, self.runner, stop)
-            if result is not None:
-                result.students = job.submission.students
-            return result
-        return self.pool.submit(graded)
+        return self.pool.submit(grade_one, job.submission.source, job.submission.name, out, config, config_path,
+                                job.questions, tests, self.runner, stop)
 
     def stop(self) -> None:
         self.runner.stop()
