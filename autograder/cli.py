@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from .config import DATASETS, DEFAULT_CONFIG, KIT_ROOT, ConfigError, load_config
-from .generator import MarkerError, generated_files, question_ids, write_all
+from autograder.course.config import DATASETS, DEFAULT_CONFIG, KIT_ROOT, ConfigError, load_config
+from autograder.course.generator import MarkerError, generated_files, question_ids, write_all
 
 
 def build(args) -> int:
@@ -37,9 +37,9 @@ def build(args) -> int:
 
 
 def grade(args) -> int:
-    from .batch_inputs import AssignmentError, InputError, find_submissions, one_each, question_files
-    from .manifest import MANIFEST_NAME
-    from .shards import ShardError, parse_shard, shard
+    from autograder.batches.inputs import AssignmentError, InputError, find_submissions, one_each, question_files
+    from autograder.batches.manifest import MANIFEST_NAME
+    from autograder.batches.shards import ShardError, parse_shard, shard
 
     config = load_config(args.config)
     if args.jobs < 1:
@@ -69,8 +69,8 @@ def grade(args) -> int:
 def plan_work(submissions, config, assignment: str | None):
     """Each submission with the assignment whose files it holds (or --assignment); a submission holding no
     question file takes the one assignment of the rest of the batch."""
-    from .batch_inputs import AssignmentError, assignment_for, held_files, question_files
-    from .grade import Job
+    from autograder.batches.inputs import AssignmentError, assignment_for, held_files, question_files
+    from autograder.batches.grade import Job
 
     known = question_files(config)
     chosen = {s.name: assignment or assignment_for(held_files(s.source, known), config, s.name) for s in submissions}
@@ -89,9 +89,10 @@ def grade_examples(args, config) -> int:
     """The README's main job: the bundled examples, out of every question (they hold every question's files).
     The example that needs the reference checkpoints waits for their training, which runs while the others
     are graded."""
-    from .batch_inputs import Submission
-    from .grade import Job, default_submissions
-    from .reference_training import SOLUTIONS, BackgroundTraining, stale_references
+    from autograder.batches.inputs import Submission
+    from autograder.batches.grade import Job, default_submissions
+    from autograder.models.background_training import BackgroundTraining
+    from autograder.models.reference_manifest import SOLUTIONS, stale_references
 
     questions = list(config.questions)
     sources = default_submissions()
@@ -105,9 +106,9 @@ def grade_examples(args, config) -> int:
 
 
 def run_batch(args, config, work, training=None, after_training=frozenset()) -> int:
-    from .clusters import ClusterError
-    from .gradebook import batch_questions, summary_table
-    from .grade import grade_work
+    from autograder.batches.clusters import ClusterError
+    from autograder.reports.gradebook import batch_questions, summary_table
+    from autograder.batches.grade import grade_work
 
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
@@ -136,16 +137,16 @@ def cluster_executor(args, stack: contextlib.ExitStack):
     """A DaskExecutor on the cluster the flags name (closed with stack), or None to grade on this machine."""
     if not (args.scheduler or args.cluster):
         return None
-    from .clusters import ClusterError, start_cluster
+    from autograder.batches.clusters import ClusterError, start_cluster
     try:
         from distributed import Client
 
-        from .dask_grading import DaskExecutor
+        from autograder.batches.dask_grading import DaskExecutor
     except ImportError:
         raise ClusterError('grading on a cluster needs Dask: pip install -e ".[cluster]"') from None
     where = args.scheduler
     if args.cluster == "local" and args.gpus_per_submission:
-        from .dask_grading import gpu_count
+        from autograder.batches.dask_grading import gpu_count
         if gpu_count() < args.gpus_per_submission * args.workers:
             raise ClusterError(f"--gpus-per-submission {args.gpus_per_submission} with --workers {args.workers}: this "
                                f"machine has {gpu_count()} GPU(s); ask for fewer workers, or grade without the flag.")
@@ -172,10 +173,10 @@ def cluster_executor(args, stack: contextlib.ExitStack):
 
 def regrade(args) -> int:
     """Grade an output folder again after a fix; keep the results before it and say what changed."""
-    from .batch_inputs import Student, Submission
-    from .grade import Job
-    from .manifest import MANIFEST_NAME, Manifest
-    from .regrade import CHANGES, PREVIOUS, changes_markdown, compare, keep_previous, load_results
+    from autograder.batches.inputs import Student, Submission
+    from autograder.batches.grade import Job
+    from autograder.batches.manifest import MANIFEST_NAME, Manifest
+    from autograder.batches.regrade import CHANGES, PREVIOUS, changes_markdown, compare, keep_previous, load_results
 
     config = load_config(args.config)
     if args.jobs < 1:
@@ -209,8 +210,8 @@ def regrade(args) -> int:
 
 def gradebook(args) -> int:
     """Merge the output folders of several slices (--shard) into one: results, gradebook, report, manifest."""
-    from .gradebook import batch_questions, summary_table
-    from .shards import ShardError, merge_outputs
+    from autograder.reports.gradebook import batch_questions, summary_table
+    from autograder.batches.shards import ShardError, merge_outputs
 
     config = load_config(args.config)
     try:
@@ -230,7 +231,7 @@ def fail(message: str) -> int:
 
 def doctor(args) -> int:
     """What this machine gives the sandbox: the level, why, and what to change for a stronger one."""
-    from .isolation import PROTECTS, USERS, detect_level, unreadable_for_workers
+    from autograder.sandbox.isolation import PROTECTS, USERS, detect_level, unreadable_for_workers
 
     level = detect_level()
     print(f"sandbox level: {level.name}\n  why: {level.reason}\n  protects: {PROTECTS[level.name]}")
@@ -250,7 +251,8 @@ def doctor(args) -> int:
 
 
 def release(args) -> int:
-    from .release import ReleaseError, make_release
+    from autograder.release.build import make_release
+    from autograder.release.contents import ReleaseError
 
     try:
         checks = make_release(args.assignment, args.out, Path(args.config), otter=args.otter, jobs=args.jobs,
@@ -278,7 +280,7 @@ def add_release_command(commands) -> None:
 
 def add_model_commands(commands) -> None:
     """`autograder data`, `train` and `calibrate` (datasets and reference checkpoints of the model questions)."""
-    from . import model_commands
+    from autograder import model_commands
 
     def with_config(function):
         return lambda args: function(args, load_config(args.config))
@@ -307,7 +309,7 @@ def add_model_commands(commands) -> None:
 
 
 def add_cluster_flags(parser) -> None:
-    from .clusters import CLUSTER_KINDS
+    from autograder.batches.clusters import CLUSTER_KINDS
 
     group = parser.add_argument_group("on a Dask cluster (pip install -e \".[cluster]\")")
     where = group.add_mutually_exclusive_group()

@@ -4,20 +4,18 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
-from .accuracy import accuracy_table, overall_accuracy, per_class_accuracy
-from .config import GradingConfig
-from .data import CLASSES, load
-from .plots import plot_examples, plot_history
-from .reference_training import data_fingerprint, record, stale_references
-from .training import RECIPES, SOLUTIONS, evaluate, save_checkpoint, train
+from autograder.course.config import GradingConfig
+from autograder.models.accuracy import accuracy_table, overall_accuracy, per_class_accuracy
+from autograder.models.data import CLASSES, load
+from autograder.models.devices import DeviceUnavailable, resolve_device
+from autograder.models.figures import plot_examples
+from autograder.models.references import train_reference
+from autograder.models.training import RECIPES, SOLUTIONS, evaluate, train
 
-MANIFEST = SOLUTIONS / "checkpoints.json"  # which data the reference checkpoints in solutions/ were trained on
 COMPARISONS = {"lenet_over_simple_nn": ("lenet", "simple_nn"), "efficientnet_over_lenet": ("efficientnet", "lenet")}
 
 
@@ -36,44 +34,15 @@ def models_of(targets: list[str], config: GradingConfig) -> list[str]:
 
 
 def pick_device(name: str) -> torch.device:
-    if name == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("error: --device cuda, but CUDA is not available on this machine.")
-    return torch.device("cuda" if name == "cuda" or (name == "auto" and torch.cuda.is_available()) else "cpu")
+    """--device as a torch.device; a command-line error when CUDA is asked for and absent."""
+    try:
+        return resolve_device(name)
+    except DeviceUnavailable as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 def with_data(config: GradingConfig, name: str | None) -> GradingConfig:
     return config if name is None else dataclasses.replace(config, data=dataclasses.replace(config.data, name=name))
-
-
-# -- autograder train -------------------------------------------------------------------------
-def train_reference(name: str, config: GradingConfig, epochs: int | None, device: torch.device, out: Path,
-                    seed: int = 0, progress: bool = True,
-                    on_epoch: Callable[[int, int, float, float], None] | None = None) -> dict:
-    """Train the reference `name` with the kit's recipe, save its state_dict and a training-curve PNG."""
-    recipe = RECIPES[name]
-    train_set, test_set = load(config.data, "train"), load(config.data, "test")
-    torch.manual_seed(seed)  # the initial weights too: the same seed gives the same checkpoint
-    model = recipe.build()
-    epochs = epochs or recipe.epochs
-    history = train(model, recipe, train_set, test_set, epochs, device, seed=seed, progress=progress,
-                    on_epoch=on_epoch)
-    save_checkpoint(model, out)
-    curve = plot_history(history, f"{name} on {config.data.name}", out.with_name(f"{out.stem}_training.png"))
-    entry = {**data_fingerprint(config), "epochs": epochs, "seed": seed, "accuracy": round(history.accuracies[-1], 4),
-             "seconds_per_epoch": round(statistics.median(history.seconds), 2), "device": device.type}
-    print(f"wrote {out} ({entry['accuracy']:.1%} test accuracy after {epochs} epochs, "
-          f"{entry['seconds_per_epoch']} s per epoch on {device.type}) and {curve}")
-    return entry
-
-
-def ensure_reference_checkpoints(config: GradingConfig, names: list[str], device: torch.device) -> None:
-    """Train, here and now, the reference checkpoints in solutions/ that are missing or were trained on other
-    data (BackgroundTraining does it in a child process while grading goes on)."""
-    for name in stale_references(config, names, SOLUTIONS):
-        print(f"training the reference {name} on {config.data.name} data for the examples (once; it is cached "
-              f"in solutions/{name}.pt)", file=sys.stderr)
-        record(name, train_reference(name, config, None, device, SOLUTIONS / f"{name}.pt", progress=False),
-               SOLUTIONS)
 
 
 def train_command(args, config: GradingConfig) -> int:

@@ -22,11 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the kit this fil
 
 import torch  # noqa: E402
 
-from autograder import release_checks  # noqa: E402
-from autograder.config import DEFAULT_CONFIG, KIT_ROOT, Limits, load_config, pytest_env, question_test_files  # noqa: E402
-from autograder.grade import EXAMPLES, grade_batch  # noqa: E402
-from autograder.sandbox import Sandbox  # noqa: E402
-from autograder.zygote import ZYGOTE_ENV, Zygote  # noqa: E402
+from autograder.release import checks as release_checks  # noqa: E402
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, Limits, load_config, pytest_env, question_test_files  # noqa: E402
+from autograder.batches.grade import EXAMPLES, grade_batch  # noqa: E402
+from autograder.sandbox.supervisor import Sandbox  # noqa: E402
+from autograder.sandbox.zygote import ZYGOTE_ENV, Zygote  # noqa: E402
 from otter_check import otter_run_seconds  # noqa: E402
 
 PERFECT = EXAMPLES / "perfect"
@@ -128,8 +128,8 @@ def submissions(args, questions_landed: list[str]) -> dict:
 BUILD_STUDENT_FOLDER = """
 import sys, zipfile
 from pathlib import Path
-from autograder import release
-from autograder.config import DEFAULT_CONFIG, load_config
+from autograder.release import build as release
+from autograder.course.config import DEFAULT_CONFIG, load_config
 plan = release.plan(load_config(DEFAULT_CONFIG), DEFAULT_CONFIG, "layers")
 zipfile.ZipFile(release.write_zip(Path(sys.argv[1]) / "student.zip", release.student_files(plan))).extractall(sys.argv[1])
 """
@@ -145,10 +145,10 @@ def on_a_cluster(args) -> dict:
     servers, cluster), the dispatch overhead of a task, and 1 against 2 workers."""
     from distributed import Client
 
-    from autograder.batch_inputs import Submission
-    from autograder.clusters import start_cluster
-    from autograder.dask_grading import DaskExecutor
-    from autograder.grade import Job, grade_work
+    from autograder.batches.inputs import Submission
+    from autograder.batches.clusters import start_cluster
+    from autograder.batches.dask_grading import DaskExecutor
+    from autograder.batches.grade import Job, grade_work
 
     config = load_config(DEFAULT_CONFIG)
     copies = 2 if args.quick else args.copies
@@ -245,8 +245,8 @@ def otter_comparison(args, warm_per_submission: float) -> dict:
 
 
 def training(args, config) -> None:
-    from autograder.data import load
-    from autograder.training import RECIPES, train
+    from autograder.models.data import load
+    from autograder.models.training import RECIPES, train
     train_set, test_set = load(config.data, "train"), load(config.data, "test")
     if args.quick:
         train_set = dataclasses.replace(train_set, images=train_set.images[:512], labels=train_set.labels[:512])
@@ -284,8 +284,9 @@ def main(argv=None) -> int:
     print(f"{os.cpu_count()} CPUs, load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, torch {torch.__version__}",
           flush=True)
     if not args.quick:  # the perfect example links to solutions/: train its checkpoints once, before timing
-        from autograder.model_commands import ensure_reference_checkpoints, pick_device
-        ensure_reference_checkpoints(config, config.checkpoint_models(landed), pick_device(config.device))
+        from autograder.models.devices import resolve_device
+        from autograder.models.references import ensure_reference_checkpoints
+        ensure_reference_checkpoints(config, config.checkpoint_models(landed), resolve_device(config.device))
     figures = {}
 
     def otter() -> None:  # compared with the warm batch of the grading section

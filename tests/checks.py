@@ -1,7 +1,7 @@
 """Checks shared by the public and hidden question tests; their messages are student feedback."""
 import torch
 
-from autograder.errors import ForbiddenCall, StudentError
+from autograder.sandbox.errors import ForbiddenCall, StudentError
 
 LAYER_FUNCTIONS = ("conv2d", "max_pool2d", "avg_pool2d")  # running conv or pooling layers calls these
 

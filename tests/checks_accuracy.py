@@ -10,20 +10,20 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.plots import plot_confusion
-from autograder.data import CLASSES, ImageSet
-from autograder.errors import SandboxError, StudentError
+from autograder.models.figures import plot_confusion
+from autograder.models.data import CLASSES, ImageSet
+from autograder.sandbox.errors import SandboxError, StudentError
 
-# The grader scores predictions with its own metrics, autograder/accuracy.py. student.zip leaves that module out
+# The grader scores predictions with its own metrics, autograder/models/accuracy.py. student.zip leaves that module out
 # (it is q6's confusion_matrix and per_class_accuracy, ready to translate), so there the per-class figures come
 # from the student's own q6 functions once they get a hand-worked example right (own_metrics); until then the
 # student's run measures the overall accuracy only and leaves the per-class bars to the grader.
-GRADER = importlib.util.find_spec("autograder.accuracy") is not None
+GRADER = importlib.util.find_spec("autograder.models.accuracy") is not None
 if GRADER:
-    from autograder.accuracy import confusion_matrix, per_class_accuracy
+    from autograder.models.accuracy import confusion_matrix, per_class_accuracy
 
 # checkpoint -> (question, the class or function of it that builds the model, its arguments): the kit's training
-# recipes' (autograder/training.py, which student.zip leaves out too; tests/kit/test_leak_scan.py keeps them equal)
+# recipes' (autograder/models/training.py, which student.zip leaves out too; tests/kit/test_leak_scan.py keeps them equal)
 MODELS = {"lenet": ("q6_lenet", "LeNet", (10,)), "simple_nn": ("q6_lenet", "SimpleNN", (10,)),
           "efficientnet": ("q7_efficientnet", "efficientnet", ("b0", 10))}
 

@@ -1,7 +1,7 @@
 """Checks shared by the pooling question tests (q3, q4); their messages are student feedback."""
 import torch
 
-from autograder.errors import ForbiddenCall, StudentError
+from autograder.sandbox.errors import ForbiddenCall, StudentError
 
 # torch functions (by the __name__ torch reports) that would do the pooling for the student
 MAX_POOL_BANNED = ("max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",

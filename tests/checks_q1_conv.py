@@ -2,7 +2,7 @@
 import torch
 import torch.nn.functional as F
 
-from autograder.errors import StudentError
+from autograder.sandbox.errors import StudentError
 from checks import backpropagate
 
 # torch functions that compute a convolution (their __name__ as the worker's ban sees it)
@@ -153,7 +153,7 @@ def expect_conv2d_error(student, x, weight, bias, reason, **hyper):
     call = show_conv_call(x, weight, bias, **hyper)
     try:
         got = student.q1_conv.conv2d.forbidding(*CONV_FUNCTIONS)(x, weight, bias, **hyper)
-    except RuntimeError:  # a stub's NotImplementedError never arrives as one (autograder.errors)
+    except RuntimeError:  # a stub's NotImplementedError never arrives as one (autograder.sandbox.errors)
         return
     except StudentError as exc:
         raise AssertionError(f"{call} should raise RuntimeError like F.conv2d ({reason}), but raised "

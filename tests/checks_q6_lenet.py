@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from autograder.data import CLASSES
+from autograder.models.data import CLASSES
 from checks_relu_linear import expect_tensor_close, show_tensor
 
 # Logits are compared with a float64 forward pass of the same weights, within torch.testing's float32

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torchvision.models import efficientnet as tv
 
-from autograder.errors import StudentError
+from autograder.sandbox.errors import StudentError
 from checks import describe_error
 
 MODULE = "q7_efficientnet"

@@ -1,9 +1,9 @@
 """Shared test set-up. The `student`, `device`, `grading_config` and `report_dir` fixtures, --submission
-and the points marker come from autograder.pytest_plugin (loaded by pyproject's addopts); this folder is
+and the points marker come from autograder.grading.plugin (loaded by pyproject's addopts); this folder is
 on sys.path, so tests import their strategies and checks with `from strategies import ...`."""
 import pytest
 
-from autograder.data import DataUnavailable, load
+from autograder.models.data import DataUnavailable, load
 from checks_accuracy import CheckpointScorer
 
 

@@ -1,9 +1,9 @@
 """q6's oracles, for the hidden tests only (student.zip leaves this file out: these are answers): float64
-forward passes of the statement's networks, an exact SGD epoch, and the grader's metrics (autograder/accuracy.py)."""
+forward passes of the statement's networks, an exact SGD epoch, and the grader's metrics (autograder/models/accuracy.py)."""
 import torch
 import torch.nn.functional as F
 
-from autograder import accuracy
+from autograder.models import accuracy
 from checks_q6_lenet import expect_class_accuracies, expect_confusion_matrix
 
 

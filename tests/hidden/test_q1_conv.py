@@ -4,8 +4,8 @@ import torch
 from hypothesis import given
 from torch import nn
 
-from autograder.errors import ForbiddenCall
-from autograder.harness import summary
+from autograder.sandbox.errors import ForbiddenCall
+from autograder.sandbox.harness import summary
 from checks import expect_int, show_call
 from checks_q1_conv import (CONV_FUNCTIONS, conv2d_output_shape, conv2d_reference, expect_close,
                             expect_conv2d_error, expect_conv2d_gradients, expect_conv2d_output)

@@ -4,11 +4,11 @@ from pathlib import Path
 import pytest
 from distributed import Client
 
-from autograder.batch_inputs import Submission
-from autograder.clusters import start_cluster
-from autograder.config import load_config
-from autograder.dask_grading import DaskExecutor
-from autograder.grade import Graded, Job, grade_work
+from autograder.batches.inputs import Submission
+from autograder.batches.clusters import start_cluster
+from autograder.course.config import load_config
+from autograder.batches.dask_grading import DaskExecutor
+from autograder.batches.grade import Graded, Job, grade_work
 
 TIMING = ("execution_time",)
 

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import yaml
 
-from autograder.config import KIT_ROOT
-from autograder.generator import build
+from autograder.course.config import KIT_ROOT
+from autograder.course.generator import build
 
 MUTANTS = KIT_ROOT / "tests" / "kit" / "mutants"
 

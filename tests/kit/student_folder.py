@@ -2,8 +2,8 @@
 import zipfile
 from pathlib import Path
 
-from autograder.config import DEFAULT_CONFIG, load_config
-from autograder.release import plan, student_files, write_zip
+from autograder.course.config import DEFAULT_CONFIG, load_config
+from autograder.release.contents import plan, student_files, write_zip
 
 
 def unzipped_student_folder(into: Path, assignment: str = "layers") -> Path:

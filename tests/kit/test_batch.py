@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder.config import DEFAULT_CONFIG, KIT_ROOT, pytest_env
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, pytest_env
 
 pytestmark = pytest.mark.slow
 

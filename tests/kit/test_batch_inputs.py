@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder import batch_inputs
-from autograder.batch_inputs import (AssignmentError, InputError, Student, Submission, assignment_for,
+from autograder.batches import inputs as batch_inputs
+from autograder.batches.inputs import (AssignmentError, InputError, Student, Submission, assignment_for,
                                      find_submissions, held_files, question_files)
-from autograder.config import DEFAULT_CONFIG, load_config
+from autograder.course.config import DEFAULT_CONFIG, load_config
 
 CONFIG = load_config(DEFAULT_CONFIG)
 KNOWN = question_files(CONFIG)

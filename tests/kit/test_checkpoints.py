@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from autograder.config import DEFAULT_CONFIG, KIT_ROOT, load_config
-from autograder.grade import grade_batch
-from autograder.model_commands import ensure_reference_checkpoints
-from autograder.training import RECIPES, SOLUTIONS
-from autograder.results import graded_tests
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config
+from autograder.batches.grade import grade_batch
+from autograder.models.references import ensure_reference_checkpoints
+from autograder.models.training import RECIPES, SOLUTIONS
+from autograder.grading.results import graded_tests
 from checks_accuracy import LEADERBOARD_NAMES
 from dask_cluster import grade_on, without_timing
 

@@ -13,11 +13,11 @@ import pytest
 import yaml
 from distributed import Client
 
-from autograder.batch_inputs import Submission
-from autograder.clusters import start_cluster
-from autograder.config import DEFAULT_CONFIG, KIT_ROOT, load_config, pytest_env
-from autograder.dask_grading import DaskExecutor
-from autograder.grade import Job, grade_work
+from autograder.batches.inputs import Submission
+from autograder.batches.clusters import start_cluster
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config, pytest_env
+from autograder.batches.dask_grading import DaskExecutor
+from autograder.batches.grade import Job, grade_work
 from dask_cluster import kill_worker
 
 pytestmark = pytest.mark.slow

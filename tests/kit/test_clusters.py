@@ -1,4 +1,4 @@
-"""autograder.clusters: each batch system's job script, the example configs, one-line errors, a LocalCluster."""
+"""autograder.batches.clusters: each batch system's job script, the example configs, one-line errors, a LocalCluster."""
 from __future__ import annotations
 
 import os
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.clusters import ClusterError, job_script, load_cluster_config, start_cluster
-from autograder.config import KIT_ROOT
+from autograder.batches.clusters import ClusterError, job_script, load_cluster_config, start_cluster
+from autograder.course.config import KIT_ROOT
 
 EXAMPLES = KIT_ROOT / "examples" / "clusters"
 PROLOGUE = "source /opt/kit/.venv/bin/activate"

@@ -3,7 +3,7 @@ import dataclasses
 
 import pytest
 
-from autograder.config import DEFAULT_CONFIG, ConfigError, GradingConfig, Limits, load_config
+from autograder.course.config import DEFAULT_CONFIG, ConfigError, GradingConfig, Limits, load_config
 
 
 def write(tmp_path, text):

@@ -12,10 +12,10 @@ import numpy
 import pytest
 import torch
 
-from autograder.config import DEFAULT_CONFIG, KIT_ROOT, DataSettings, SyntheticData, load_config
-from autograder.data import CLASSES, MEAN, STD, DataUnavailable, load, synthetic_pixels
-from autograder.handout import data_section, handout
-from autograder.release import plan, student_files
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, DataSettings, SyntheticData, load_config
+from autograder.models.data import CLASSES, MEAN, STD, DataUnavailable, load, synthetic_pixels
+from autograder.release.handout import data_section, handout
+from autograder.release.contents import plan, student_files
 
 
 def test_synthetic_images_are_cifar_shaped_balanced_and_deterministic():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.config import KIT_ROOT
+from autograder.course.config import KIT_ROOT
 
 SOLUTIONS = KIT_ROOT / "solutions"
 STUBS = KIT_ROOT / "student_template"

@@ -5,9 +5,9 @@ import json
 import pytest
 import yaml
 
-from autograder.config import DEFAULT_CONFIG, KIT_ROOT, load_config, question_test_files
-from autograder.grade import default_submissions, grade_batch
-from autograder.results import graded_tests
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config, question_test_files
+from autograder.batches.grade import default_submissions, grade_batch
+from autograder.grading.results import graded_tests
 from mutation import write_mutants
 
 pytestmark = pytest.mark.slow

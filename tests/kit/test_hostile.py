@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder import grade, isolation
-from autograder.config import DEFAULT_CONFIG, KIT_ROOT, load_config
-from autograder.grade import grade_batch, grade_one
+from autograder.batches import grade
+from autograder.sandbox import isolation
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config
+from autograder.batches.grade import grade_batch, grade_one
 from dask_cluster import grade_on, without_timing
 from hostile.processes import watching_graders, workers_of
 

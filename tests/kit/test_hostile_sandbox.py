@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from autograder import errors, isolation
-from autograder.config import KIT_ROOT, Limits, load_config
-from autograder.proxy import Student
-from autograder.pytest_plugin import oversize_checkpoints
-from autograder.sandbox import Sandbox
+from autograder.sandbox import errors
+from autograder.sandbox import isolation
+from autograder.course.config import KIT_ROOT, Limits, load_config
+from autograder.sandbox.proxy import Student
+from autograder.grading.plugin import oversize_checkpoints
+from autograder.sandbox.supervisor import Sandbox
 from hostile.processes import running, state_of, workers_of
 
 pytestmark = pytest.mark.slow
@@ -148,8 +149,8 @@ def test_gpu_memory_is_bounded_by_a_share_of_the_gpu(tmp_path):
 @pytest.mark.skipif(not AS_ROOT, reason=ROOT_ONLY)
 def test_the_workers_of_a_killed_grader_are_ended_even_if_they_defuse_the_kernels_kill():
     """What grade_one does when it stops a grader: kill it, then end every worker it started."""
-    script = ("import sys; from pathlib import Path; from autograder.config import Limits; "
-              "from autograder.proxy import Student; from autograder.sandbox import Sandbox; "
+    script = ("import sys; from pathlib import Path; from autograder.course.config import Limits; "
+              "from autograder.sandbox.proxy import Student; from autograder.sandbox.supervisor import Sandbox; "
               "sandbox = Sandbox({'outlives.py': Path(sys.argv[1])}, Limits(call_seconds=120), 'cpu'); "
               "Student(sandbox).outlives.f()")
     grader = subprocess.Popen([sys.executable, "-c", script, str(HOSTILE / "sandbox" / "outlives_its_grader.py")],
@@ -177,8 +178,8 @@ def test_the_workers_of_a_killed_grader_are_ended_even_if_they_defuse_the_kernel
 def test_without_namespaces_the_worker_still_becomes_its_own_user_and_the_grader_says_so():
     """Root without CAP_SYS_ADMIN (a default Docker container, Gradescope): the users level. The worker drops to a
     user of its own, the kit's hidden tests are out of its reach while the sandbox is open, and the grader warns."""
-    script = ("import os, sys, warnings; from pathlib import Path; from autograder.config import KIT_ROOT, Limits; "
-              "from autograder.proxy import Student; from autograder.sandbox import Sandbox; "
+    script = ("import os, sys, warnings; from pathlib import Path; from autograder.course.config import KIT_ROOT, Limits; "
+              "from autograder.sandbox.proxy import Student; from autograder.sandbox.supervisor import Sandbox; "
               "warnings.simplefilter('always'); "
               "sandbox = Sandbox({'hostile_probe.py': Path(sys.argv[1])}, Limits(), 'cpu'); "
               "print(Student(sandbox).hostile_probe.identity(), sandbox.uid, sandbox.isolation); "
@@ -207,8 +208,8 @@ def test_a_kit_under_tmp_stays_visible_to_its_confined_worker():
     try:
         shutil.copytree(KIT_ROOT / "autograder", kit / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
         (kit / "tests" / "hidden").mkdir(parents=True)
-        script = ("import sys; from pathlib import Path; from autograder.config import Limits; "
-                  "from autograder.proxy import Student; from autograder.sandbox import Sandbox; "
+        script = ("import sys; from pathlib import Path; from autograder.course.config import Limits; "
+                  "from autograder.sandbox.proxy import Student; from autograder.sandbox.supervisor import Sandbox; "
                   "sandbox = Sandbox({'hostile_probe.py': Path(sys.argv[1])}, Limits(), 'cpu'); "
                   "print(Student(sandbox).hostile_probe.identity()['sees_hidden_tests'], sandbox.isolation); "
                   "sandbox.close()")

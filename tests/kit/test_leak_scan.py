@@ -7,11 +7,11 @@ from pathlib import Path, PurePosixPath
 import pytest
 import torch
 
-from autograder.config import DEFAULT_CONFIG, KIT_ROOT, load_config
-from autograder.generator import build
-from autograder.release import GRADER_ONLY, autograder_files, plan, student_files
-from autograder.release_checks import distinctive, distinctive_solution_lines, scan_files
-from autograder.training import RECIPES
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config
+from autograder.course.generator import build
+from autograder.release.contents import GRADER_ONLY, autograder_files, plan, student_files
+from autograder.release.checks import distinctive, distinctive_solution_lines, scan_files
+from autograder.models.training import RECIPES
 from checks_accuracy import MODELS, own_metrics
 
 ASSIGNMENTS = list(load_config().assignments)
@@ -62,9 +62,9 @@ def test_distinctive_lines_come_from_solutions_and_not_from_stubs_or_statements(
 
 
 def test_a_grader_only_module_or_oracle_in_student_zip_is_flagged():
-    problems = "\n".join(scan_files({"lenet/autograder/accuracy.py": b"# renamed\n",
+    problems = "\n".join(scan_files({"lenet/autograder/models/accuracy.py": b"# renamed\n",
                                      "lenet/tests/oracles_q6_lenet.py": b"# emptied\n"}))
-    assert "lenet/autograder/accuracy.py is a grader-only engine module" in problems
+    assert "lenet/autograder/models/accuracy.py is a grader-only engine module" in problems
     assert "lenet/tests/oracles_q6_lenet.py is a grader-only test oracle" in problems
 
 
@@ -83,12 +83,13 @@ def test_answer_shaped_modules_ship_to_the_grader_only(name):
     student = {str(PurePosixPath(*PurePosixPath(n).parts[1:])) for n in student_files(the_plan(name))}
     grader = {n.removeprefix("kit/") for n in autograder_files(the_plan(name))}
     for module in GRADER_ONLY:
-        assert f"autograder/{module}.py" not in student and f"autograder/{module}.py" in grader
+        path = f"autograder/{module.replace('.', '/')}.py"
+        assert path not in student and path in grader
     assert not [n for n in student if PurePosixPath(n).name.startswith("oracles_")]
     if name == "lenet":
         assert "tests/oracles_q6_lenet.py" in grader
-    assert {"autograder/pytest_plugin.py", "autograder/worker.py", "autograder/__init__.py"} <= student
-    assert not {"autograder/release.py", "autograder/mutate.py", "autograder/cli.py"} & student
+    assert {"autograder/grading/plugin.py", "autograder/sandbox/worker.py", "autograder/__init__.py"} <= student
+    assert not {"autograder/release/build.py", "autograder/release/mutation.py", "autograder/cli.py"} & student
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
@@ -104,7 +105,8 @@ def test_what_student_zip_imports_when_loaded_is_in_it(name):
             for module in modules:
                 first, *rest = module.split(".")
                 if first == "autograder" and rest:
-                    assert f"autograder/{rest[0]}.py" in files, f"{name}: {path} imports {module}"
+                    assert f"autograder/{'/'.join(rest)}.py" in files or f"autograder/{'/'.join(rest)}/__init__.py" \
+                        in files, f"{name}: {path} imports {module}"
                 elif (KIT_ROOT / "tests" / f"{first}.py").exists():
                     assert f"tests/{first}.py" in files, f"{name}: {path} imports {module}"
 
@@ -115,7 +117,7 @@ def test_the_student_kit_builds_the_models_as_the_training_recipes_do():
 
 
 def test_a_local_run_scores_classes_with_the_students_own_metrics_once_they_work():
-    from autograder import accuracy
+    from autograder.models import accuracy
 
     predictions, labels = torch.tensor([3, 1, 1, 9, 0, 0, 2]), torch.tensor([3, 1, 2, 9, 0, 5, 2])
     confusion, per_class, note = own_metrics(types.SimpleNamespace(q6_lenet=reference_q6()), predictions, labels)

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import isolation, release
-from autograder.config import DEFAULT_CONFIG, KIT_ROOT, load_config, pytest_env
+from autograder.sandbox import isolation
+from autograder.release import build as release
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config, pytest_env
 
 pytestmark = pytest.mark.slow
 
@@ -80,7 +81,7 @@ def test_a_simulated_gradescope_run_grades_the_reference_at_the_users_level():
         the_plan = release.plan(load_config(DEFAULT_CONFIG), DEFAULT_CONFIG, "layers")
         zip_path = release.write_zip(workdir / "autograder.zip", release.autograder_files(the_plan))
         script = ("import sys; from pathlib import Path; from autograder import release, release_checks; "
-                  "from autograder.config import load_config; "
+                  "from autograder.course.config import load_config; "
                   "plan = release.plan(load_config(Path(sys.argv[1])), Path(sys.argv[1]), 'layers'); "
                   "check = release_checks.check_gradescope(plan, Path(sys.argv[2]), Path(sys.argv[3]), "
                   "release_checks.reference_files(plan), True); print(check.problems or 'ok', check.detail)")

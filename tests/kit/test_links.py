@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder.config import DEFAULT_CONFIG, KIT_ROOT, load_config
-from autograder.grade import grade_batch
-from autograder.submission import MAX_LINK_HOPS, OpenedSubmission, SubmissionError, locate, unpack
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config
+from autograder.batches.grade import grade_batch
+from autograder.grading.submission import MAX_LINK_HOPS, OpenedSubmission, SubmissionError, locate, unpack
 
 SOLUTIONS = KIT_ROOT / "solutions"
 HIDDEN_TEST = KIT_ROOT / "tests" / "hidden" / "test_q8_output_size.py"
@@ -170,7 +170,7 @@ def test_a_long_chain_of_zip_links_counts_as_a_loop(tmp_path):
 
 
 def test_links_in_a_zip_cannot_multiply_its_size_past_the_limit(tmp_path, monkeypatch):
-    monkeypatch.setattr("autograder.submission.MAX_UNZIPPED_BYTES", 1000)
+    monkeypatch.setattr("autograder.grading.submission.MAX_UNZIPPED_BYTES", 1000)
     archive = zip_with_links(tmp_path / "bomb.zip", files={"big.py": "x" * 600},
                              links={f"copy{i}.py": "big.py" for i in range(3)})
     into = tmp_path / "unpacked"

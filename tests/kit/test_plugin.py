@@ -4,9 +4,9 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from autograder import errors
-from autograder.config import load_config
-from autograder.pytest_plugin import feedback_text, question_of
+from autograder.sandbox import errors
+from autograder.course.config import load_config
+from autograder.grading.plugin import feedback_text, question_of
 
 
 def test_the_grading_profile_is_active_even_when_ci_is_set():

@@ -17,10 +17,11 @@ import pytest
 import torch
 import yaml
 
-from autograder import model_commands, reference_training
-from autograder.config import DEFAULT_CONFIG, load_config
-from autograder.reference_training import (BAR, BackgroundTraining, EpochBar, Progress, TrainingFailed,
-                                           stale_references)
+from autograder.course.config import DEFAULT_CONFIG, load_config
+from autograder.models import references
+from autograder.models.background_training import BAR, BackgroundTraining, EpochBar, Progress, TrainingFailed
+from autograder.models.reference_manifest import data_fingerprint, stale_references
+from autograder.models.training import RECIPES
 
 MODELS = ["lenet", "simple_nn"]  # never efficientnet here: minutes on a CPU
 
@@ -81,8 +82,8 @@ def test_progress_arrives_and_the_checkpoints_are_written(trained):
     manifest = json.loads((solutions / "checkpoints.json").read_text())
     for name in MODELS:
         state = torch.load(solutions / f"{name}.pt", weights_only=True)
-        assert state.keys() == model_commands.RECIPES[name].build().state_dict().keys()
-        assert manifest[name] | reference_training.data_fingerprint(config) == manifest[name]
+        assert state.keys() == RECIPES[name].build().state_dict().keys()
+        assert manifest[name] | data_fingerprint(config) == manifest[name]
         assert manifest[name]["epochs"] == 2 and manifest[name]["seed"] == 0
     assert leftovers(solutions) == ["lenet.pt", "simple_nn.pt"]
     assert "wrote" in (solutions / "training.log").read_text(), "stray stdout goes to the log, not the protocol"
@@ -180,7 +181,7 @@ def test_the_child_dies_with_the_grader(tmp_path):
     config_path, solutions = tiny_config(tmp_path), tmp_path / "solutions"
     grader = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from pathlib import Path\n"
-         "from autograder.reference_training import BackgroundTraining\n"
+         "from autograder.models.background_training import BackgroundTraining\n"
          f"t = BackgroundTraining(Path({str(config_path)!r}), ['lenet'], Path({str(solutions)!r}), epochs=200)\n"
          "print(t._process.pid, flush=True); time.sleep(60)"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -193,13 +194,13 @@ def test_the_child_dies_with_the_grader(tmp_path):
 
 
 def test_ensure_reference_checkpoints_trains_only_the_stale_ones(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(model_commands, "SOLUTIONS", tmp_path)
-    monkeypatch.setitem(model_commands.RECIPES, "simple_nn", dataclasses.replace(model_commands.RECIPES["simple_nn"],
+    monkeypatch.setattr(references, "SOLUTIONS", tmp_path)
+    monkeypatch.setitem(RECIPES, "simple_nn", dataclasses.replace(RECIPES["simple_nn"],
                                                                                 epochs=1))
     config = load_config(tiny_config(tmp_path))
-    model_commands.ensure_reference_checkpoints(config, ["simple_nn"], torch.device("cpu"))
+    references.ensure_reference_checkpoints(config, ["simple_nn"], torch.device("cpu"))
     assert (tmp_path / "simple_nn.pt").exists() and stale_references(config, ["simple_nn"], tmp_path) == []
     written = (tmp_path / "simple_nn.pt").stat().st_mtime_ns
-    model_commands.ensure_reference_checkpoints(config, ["simple_nn"], torch.device("cpu"))
+    references.ensure_reference_checkpoints(config, ["simple_nn"], torch.device("cpu"))
     assert (tmp_path / "simple_nn.pt").stat().st_mtime_ns == written
     assert capsys.readouterr().err.count("training the reference simple_nn") == 1

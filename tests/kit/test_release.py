@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from autograder import release_checks
+from autograder.release import checks as release_checks
 from autograder.cli import main
-from autograder.config import DEFAULT_CONFIG, KIT_ROOT, load_config
-from autograder.mutate import MutationReport, all_mutants, sample_mutants
-from autograder.release import ReleaseError, make_release, plan
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config
+from autograder.release.mutation import MutationReport, all_mutants, sample_mutants
+from autograder.release.build import make_release
+from autograder.release.contents import ReleaseError, plan
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +53,7 @@ def test_the_student_zip_holds_stubs_statements_public_tests_and_the_kit(layers)
         assert f"{LAYERS}/{qid}.py" in names
         assert f"{LAYERS}/tests/public/test_{qid}.py" in names
     for name in ("README.md", "requirements.txt", "pytest.ini", "conftest.py", "grading.yml",
-                 "autograder/pytest_plugin.py", "tests/conftest.py"):
+                 "autograder/grading/plugin.py", "tests/conftest.py"):
         assert f"{LAYERS}/{name}" in names
     assert not [n for n in names if "/hidden/" in n or n.endswith(".pt") or "solutions/" in n]
     handout = zipfile.ZipFile(folder / "student.zip").read(f"{LAYERS}/README.md").decode()
@@ -181,7 +182,7 @@ def test_other_assignments_release_or_say_which_reference_checkpoint_to_train(na
 def test_checkpoints_graded_on_synthetic_images_are_not_released_unless_asked(monkeypatch, tmp_path, capsys):
     config = tmp_path / "grading.yml"
     config.write_text(re.sub(r"(?m)^  name: \w+", "  name: synthetic", DEFAULT_CONFIG.read_text()))
-    for target in ("autograder.release.write_zip", "autograder.release_checks.missing_checkpoints"):
+    for target in ("autograder.release.build.write_zip", "autograder.release.checks.missing_checkpoints"):
         monkeypatch.setattr(target, lambda *args, **kwargs: pytest.fail("the refusal built or checked something"))
     out = tmp_path / "dist"
     assert main(["release", "lenet", "--out", str(out), "--config", str(config)]) == 2

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.plots import plot_scores
-from autograder.report import ReportRow, write_report
-from autograder.results import points
+from autograder.reports.plots import plot_scores
+from autograder.reports.report import ReportRow, write_report
+from autograder.grading.results import points
 
 TITLE = "CNN exercise: batch of the fabricated class"
 QUESTIONS = {"q1_conv": 20.0, "q2_relu": 10.0}

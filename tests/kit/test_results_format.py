@@ -11,14 +11,14 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from autograder.config import DEFAULT_CONFIG, KIT_ROOT, load_config, question_test_files
-from autograder.data import CLASSES
-from autograder.forkserver import ForkServers
-from autograder.grade import EXAMPLES, grade_one
-from autograder.isolation import NAMESPACES, NONE, USERS, Level, detect_level
-from autograder.model_commands import ensure_reference_checkpoints
-from autograder.pytest_plugin import SANDBOX_KEY, sandbox_level
-from autograder.results import SANDBOX_TEST_NAME, TestOutcome, feedback_markdown, gradescope_results, shares
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config, question_test_files
+from autograder.models.data import CLASSES
+from autograder.batches.forkserver import ForkServers
+from autograder.batches.grade import EXAMPLES, grade_one
+from autograder.sandbox.isolation import NAMESPACES, NONE, USERS, Level, detect_level
+from autograder.models.references import ensure_reference_checkpoints
+from autograder.grading.plugin import SANDBOX_KEY, sandbox_level
+from autograder.grading.results import SANDBOX_TEST_NAME, TestOutcome, feedback_markdown, gradescope_results, shares
 from checks_accuracy import LEADERBOARD_NAMES, confusion_text
 from gradescope_schema import GRADESCOPE_RESULTS, KIT_RESULTS
 

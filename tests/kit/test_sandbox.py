@@ -5,10 +5,10 @@ import time
 import pytest
 import torch
 
-from autograder import errors
-from autograder.config import Limits
-from autograder.proxy import RemoteObject, Student
-from autograder.sandbox import Sandbox
+from autograder.sandbox import errors
+from autograder.course.config import Limits
+from autograder.sandbox.proxy import RemoteObject, Student
+from autograder.sandbox.supervisor import Sandbox
 
 STUDENT_CODE = textwrap.dedent('''
     import ctypes, os, sys, time

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import autograder.shards as shards
-from autograder.config import load_config
-from autograder.manifest import Entry, Manifest
-from autograder.shards import ShardError, merge_outputs, parse_shard, shard
+import autograder.batches.shards as shards
+from autograder.course.config import load_config
+from autograder.batches.manifest import Entry, Manifest
+from autograder.batches.shards import ShardError, merge_outputs, parse_shard, shard
 
 QUESTIONS = ["q2_relu", "q8_output_size"]  # 10 points each in grading.yml
 # (output folder, submission, q2 score, q8 score, student names); dave is in both slices, graded the same

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from student_folder import unzipped_student_folder
 
-from autograder import errors
-from autograder.config import KIT_ROOT, question_test_files
-from autograder.pytest_plugin import clip, failure_key, repeat_line
-from autograder.release import STUDENT_ENGINE, kit_files
-from autograder.release_checks import pytest_command, student_env
+from autograder.sandbox import errors
+from autograder.course.config import KIT_ROOT, question_test_files
+from autograder.grading.plugin import clip, failure_key, repeat_line
+from autograder.release.contents import STUDENT_ENGINE, kit_files
+from autograder.release.checks import pytest_command, student_env
 
 LAYERS = "layers"
 MOST_LINES_PER_FAILURE = 16           # the heading, the message with its failing input, what the code printed

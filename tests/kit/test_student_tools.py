@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from student_folder import unzipped_student_folder
 
-from autograder.config import DEFAULT_CONFIG, KIT_ROOT, load_config
-from autograder.handout import CPU_INDEX
-from autograder.release import autograder_files, plan, setup_script
-from autograder.release_checks import pytest_command, student_env
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config
+from autograder.release.handout import CPU_INDEX
+from autograder.release.contents import autograder_files, plan, setup_script
+from autograder.release.checks import pytest_command, student_env
 
 LAYERS = "layers"
 QUESTION = "q8_output_size"
@@ -20,7 +20,7 @@ QUESTION = "q8_output_size"
 # process: a re-run must see the edited file), then a question the folder does not have.
 CHECKS = f'''
 import json, shutil, sys
-from autograder import check
+from autograder.grading import check
 torch_loaded = "torch" in sys.modules
 runs = [check({QUESTION!r})]
 shutil.copy(sys.argv[1], {QUESTION!r} + ".py")
@@ -99,7 +99,7 @@ def test_the_student_zip_ships_check_and_its_package_exports_it(student_folder):
 def test_check_imports_from_the_kit_too(tmp_path):
     run = subprocess.run([sys.executable, "-c", "from autograder import check; print(check.__module__)"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
-    assert run.stdout.strip() == "autograder.check", \
+    assert run.stdout.strip() == "autograder.grading.check", \
         f"{run.stderr}\n(an install from before autograder/__init__.py existed: run `pip install -e .` again)"
 
 

@@ -7,12 +7,13 @@ import time
 
 import pytest
 
-from autograder import errors, grade
-from autograder.config import DEFAULT_CONFIG, KIT_ROOT, Limits, load_config, question_test_files
-from autograder.grade import default_submissions, grade_batch
-from autograder.results import graded_tests
-from autograder.sandbox import Sandbox
-from autograder.zygote import ZYGOTE_ENV, ForkedWorker, Zygote
+from autograder.sandbox import errors
+from autograder.batches import grade
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, Limits, load_config, question_test_files
+from autograder.batches.grade import default_submissions, grade_batch
+from autograder.grading.results import graded_tests
+from autograder.sandbox.supervisor import Sandbox
+from autograder.sandbox.zygote import ZYGOTE_ENV, ForkedWorker, Zygote
 from hostile.processes import watching_graders, workers_of
 
 pytestmark = pytest.mark.slow

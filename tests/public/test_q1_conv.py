@@ -3,8 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.errors import ForbiddenCall
-from autograder.harness import summary
+from autograder.sandbox.errors import ForbiddenCall
+from autograder.sandbox.harness import summary
 from checks import expect_int, show_call
 from checks_q1_conv import (CONV_FUNCTIONS, conv2d_output_shape, expect_conv2d_error, expect_conv2d_gradients,
                             expect_conv2d_output)

@@ -4,7 +4,7 @@ import os
 import threading
 from pathlib import Path
 
-from autograder import isolation
+from autograder.sandbox import isolation
 
 
 def running(pid: int) -> bool:
@@ -51,7 +51,7 @@ def grader_of_mine(pid: int) -> bool:
     parent = parent_of(pid)
     if parent == os.getpid():
         return b"--results=" in command_line(pid)
-    return parent is not None and parent_of(parent) == os.getpid() and b"autograder.forkserver" in command_line(parent)
+    return parent is not None and parent_of(parent) == os.getpid() and b"autograder.batches.forkserver" in command_line(parent)
 
 
 def parent_of(pid: int) -> int | None:

@@ -3,9 +3,9 @@ the submitted folder and another student's results, and shows what it read."""
 import os
 from pathlib import Path
 
-import autograder.worker
+import autograder.sandbox.worker
 
-KIT = Path(autograder.worker.__file__).resolve().parents[1]
+KIT = Path(autograder.sandbox.worker.__file__).resolve().parents[1]
 GRADED = ""     # the batch's results folder and this submission's folder on the grading machine: the kit's test
 SUBMITTED = ""  # writes them in, as if the attacker had guessed them
 

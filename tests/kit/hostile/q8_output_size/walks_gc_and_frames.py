@@ -2,8 +2,8 @@
 import gc
 import sys
 
-GRADER = ("pytest", "_pytest", "hypothesis", "checks", "strategies", "tests", "autograder.sandbox",
-          "autograder.pytest_plugin", "autograder.grade", "autograder.proxy")
+GRADER = ("pytest", "_pytest", "hypothesis", "checks", "strategies", "tests", "autograder.sandbox.supervisor",
+          "autograder.grading.plugin", "autograder.batches.grade", "autograder.sandbox.proxy")
 
 
 def is_grader(name):

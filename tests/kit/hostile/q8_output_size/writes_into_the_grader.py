@@ -1,9 +1,9 @@
 """receptive_field tries to overwrite results.json and to add files to the grader's code and hidden tests."""
 from pathlib import Path
 
-import autograder.worker
+import autograder.sandbox.worker
 
-KIT = Path(autograder.worker.__file__).resolve().parents[1]
+KIT = Path(autograder.sandbox.worker.__file__).resolve().parents[1]
 FORGED = '{"score": 1000, "max_score": 10, "tests": []}'
 GRADED = ""  # the batch's results folder on the grading machine: the kit's test writes it in, as if guessed
 

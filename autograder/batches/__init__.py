@@ -1,0 +1,1 @@
+"""Grading many submissions: bulk inputs, warm fork servers, resume and regrade, Dask clusters, shards."""

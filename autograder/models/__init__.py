@@ -1,0 +1,1 @@
+"""Models and data: datasets, the reference recipes and checkpoints, accuracy, devices, training figures."""
