@@ -9,13 +9,15 @@ import time
 from pathlib import Path
 
 from autograder.course.config import DATASETS, DEFAULT_CONFIG, KIT_ROOT, ConfigError, load_config
-from autograder.course.generator import MarkerError, generated_files, question_ids, write_all
+from autograder.course.generator import generated_files, write_all
+from autograder.course.markers import MarkerError
+from autograder.course.layout import question_ids
 
 
 def build(args) -> int:
     unknown = sorted(set(args.questions) - set(question_ids()))
     if unknown:
-        print(f"error: no master file assignments/{unknown[0]}.py; masters: {', '.join(question_ids())}.",
+        print(f"error: no master file assignments/{unknown[0]}/master.py; masters: {', '.join(question_ids())}.",
               file=sys.stderr)
         return 2
     try:

@@ -1,4 +1,4 @@
-"""The q8 checks of tests/public/test_q8_output_size.py as an Otter autograder zip, graded with `otter run`."""
+"""The q8 checks of assignments/q8_output_size/test_public.py as an Otter autograder zip, graded with `otter run`."""
 from __future__ import annotations
 
 import json

@@ -23,14 +23,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the kit this fil
 import torch  # noqa: E402
 
 from autograder.release import checks as release_checks  # noqa: E402
-from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, Limits, load_config, pytest_env, question_test_files  # noqa: E402
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, Limits, load_config, pytest_env
+from autograder.course.layout import question_test_files  # noqa: E402
 from autograder.batches.grade import EXAMPLES, grade_batch  # noqa: E402
 from autograder.sandbox.supervisor import Sandbox  # noqa: E402
 from autograder.sandbox.zygote import ZYGOTE_ENV, Zygote  # noqa: E402
 from otter_check import otter_run_seconds  # noqa: E402
 
 PERFECT = EXAMPLES / "perfect"
-ONE_TEST = "tests/public/test_q8_output_size.py::test_conv_output_size_kernel_5_on_28_pixels_gives_24"
+ONE_TEST = "assignments/q8_output_size/test_public.py::test_conv_output_size_kernel_5_on_28_pixels_gives_24"
 BEFORE_PORTABLE = "45b146a"  # the kit before the portable student path and its start-up work (2026-11-29)
 TARGETS = {"no-op call (us)": 1000, "start-up per submission in a batch (s)": 0.5,
            "batch speed-up, warm vs one pytest each": 3.0, "speed-up per submission vs otter run": 1.0,

@@ -1,4 +1,4 @@
-# Reference solution, generated from assignments/q1_conv.py by `autograder build`; do not edit.
+# Reference solution, generated from assignments/q1_conv/master.py by `autograder build`; do not edit.
 """Question 1: convolution from scratch, the three `nn.Conv2d` variants of the slides, parameter counts.
 
 A convolution layer slides a small kernel over its input and, at every position, multiplies the

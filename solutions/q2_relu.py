@@ -1,4 +1,4 @@
-# Reference solution, generated from assignments/q2_relu.py by `autograder build`; do not edit.
+# Reference solution, generated from assignments/q2_relu/master.py by `autograder build`; do not edit.
 """Question 2: ReLU and leaky ReLU, written with basic tensor operations.
 
 After a convolution, a CNN almost always applies an activation function element by element. The

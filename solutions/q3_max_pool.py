@@ -1,4 +1,4 @@
-# Reference solution, generated from assignments/q3_max_pool.py by `autograder build`; do not edit.
+# Reference solution, generated from assignments/q3_max_pool/master.py by `autograder build`; do not edit.
 """Question 3: max pooling from scratch, and the two max-pooling layers of the slides.
 
 A pooling layer shrinks a feature map so that the layers after it see a wider part of the image

@@ -1,4 +1,4 @@
-# Reference solution, generated from assignments/q4_avg_pool.py by `autograder build`; do not edit.
+# Reference solution, generated from assignments/q4_avg_pool/master.py by `autograder build`; do not edit.
 """Question 4: average pooling from scratch, and the slides' "average pooling 1 and 2".
 
 Average pooling slides a window over each channel of each image, like max pooling (question 3),

@@ -1,4 +1,4 @@
-# Reference solution, generated from assignments/q5_linear.py by `autograder build`; do not edit.
+# Reference solution, generated from assignments/q5_linear/master.py by `autograder build`; do not edit.
 """Question 5: fully connected layers, written with matrix products.
 
 At the end of a CNN, the flattened feature map goes through fully connected (linear) layers: every

@@ -1,4 +1,4 @@
-# Reference solution, generated from assignments/q6_lenet.py by `autograder build`; do not edit.
+# Reference solution, generated from assignments/q6_lenet/master.py by `autograder build`; do not edit.
 """Question 6: LeNet on CIFAR-10, compared class by class with a fully connected network.
 
 CIFAR-10 holds 32x32 colour images of ten classes, numbered 0 to 9 in this order:

@@ -1,4 +1,4 @@
-# Reference solution, generated from assignments/q7_efficientnet.py by `autograder build`; do not edit.
+# Reference solution, generated from assignments/q7_efficientnet/master.py by `autograder build`; do not edit.
 """Question 7 (homework): EfficientNet-B0 to B7 built from a block table, trained on CIFAR-10.
 
 EfficientNet (Tan & Le, 2019, https://arxiv.org/abs/1905.11946) is one small network, B0, scaled up

@@ -1,4 +1,4 @@
-# Reference solution, generated from assignments/q8_output_size.py by `autograder build`; do not edit.
+# Reference solution, generated from assignments/q8_output_size/master.py by `autograder build`; do not edit.
 """Question 8: how big is the output? Output sizes of convolution and pooling layers.
 
 Before you can put a `nn.Linear` after a stack of convolutions you have to know how many features

@@ -15,7 +15,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from autograder.batches.inputs import Student, Submission
-from autograder.course.config import KIT_ROOT, GradingConfig, question_test_files
+from autograder.course.config import KIT_ROOT, GradingConfig
+from autograder.course.layout import question_test_files
 from autograder.batches.forkserver import ColdRunner, ForkServers
 from autograder.reports.gradebook import write_batch_reports
 from autograder.sandbox.isolation import detect_level, grader_files_locked

@@ -7,7 +7,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from autograder.course.config import KIT_ROOT, question_test_files
+from autograder.course.config import KIT_ROOT
+from autograder.course.layout import MASTER, question_folder, questions_folder
 
 MANIFEST_NAME = "manifest.json"
 VERSION = 1
@@ -48,7 +49,8 @@ def tests_hash(questions: list[str], config_path: Path) -> str:
     """SHA-256 of everything that decides these questions' verdicts: their test files, the shared test
     modules, the course settings and the grading engine. A fixed test or threshold changes it."""
     digest = hashlib.sha256(" ".join(questions).encode())
-    files = [*question_test_files(questions), *sorted((KIT_ROOT / "tests").glob("*.py")), Path(config_path),
+    files = [*(p for q in questions for p in sorted(question_folder(q).glob("*.py")) if p.name != MASTER),
+             *sorted(questions_folder().glob("*.py")), Path(config_path),
              *sorted((KIT_ROOT / "autograder").rglob("*.py"))]
     for path in files:
         digest.update(path.name.encode() + b"\0")

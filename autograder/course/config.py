@@ -11,9 +11,9 @@ from typing import Literal
 
 import yaml
 
-KIT_ROOT = Path(__file__).resolve().parents[2]
+from autograder.course.layout import KIT_ROOT, question_ids
+
 DEFAULT_CONFIG = KIT_ROOT / "grading.yml"
-MASTERS = KIT_ROOT / "assignments"  # the staff checkout's question masters (release zips hold none)
 DATASETS = ("synthetic", "cifar10")
 
 
@@ -144,13 +144,13 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> GradingConfig:
                 raise ConfigError(f"{path}: question {qid!r} is in assignments {seen[qid]!r} and {name!r}; "
                                   "a question belongs to one assignment.")
             seen[qid] = name
-    masters = sorted(m.stem for m in MASTERS.glob("q*.py"))
+    masters = question_ids()  # none in a release zip: it holds no masters
     for qid in seen:
-        if MASTERS.is_dir() and qid not in masters:
+        if masters and qid not in masters:
             close = difflib.get_close_matches(qid, masters, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"masters: {', '.join(masters)}."
             raise ConfigError(f"{path}: assignments.{seen[qid]}.questions.{qid}: no master file "
-                              f"assignments/{qid}.py; {hint}")
+                              f"assignments/{qid}/master.py; {hint}")
     for qid, question in config.questions.items():
         for other in question.compares_with:
             if other not in config.questions:
@@ -201,16 +201,6 @@ def _convert(kind, value, path: str, key: str):
         return value
     names = {float: "a number", int: "a whole number", str: "a string"}
     raise ConfigError(f"{where}: expected {names.get(kind, kind)}, got {value!r}.")
-
-
-def question_test_files(questions: list[str], parts: tuple[str, ...] = ("public", "hidden")) -> list[Path]:
-    """The test files of these questions in tests/<part>/: test_<id>.py and test_<id>__<topic>.py."""
-    files = []
-    for qid in questions:
-        for part in parts:
-            folder = KIT_ROOT / "tests" / part
-            files += [p for p in [folder / f"test_{qid}.py", *sorted(folder.glob(f"test_{qid}__*.py"))] if p.exists()]
-    return files
 
 
 def pytest_env(drop: tuple[str, ...] = (), **extra: str) -> dict[str, str]:

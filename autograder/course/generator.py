@@ -1,19 +1,15 @@
-"""Generate solutions/ and student_template/ from the master files in assignments/."""
+"""Generate solutions/ and student_template/ from the question masters (assignments/<id>/master.py)."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from autograder.course.config import KIT_ROOT
+from autograder.course.layout import KIT_ROOT, master_file, question_ids, shown
+from autograder.course.markers import parse
 
-BEGIN, END, LINE = "# BEGIN SOLUTION", "# END SOLUTION", "# SOLUTION"
-SOLUTION_HEADER = "# Reference solution, generated from assignments/{name} by `autograder build`; do not edit.\n"
+SOLUTION_HEADER = "# Reference solution, generated from {master} by `autograder build`; do not edit.\n"
 _DEF = re.compile(r"^(\s*)(?:async\s+)?(def|class)\s+(\w+)")
 _ASSIGNMENT = re.compile(r"^(\s*[\w.\[\], ]+?\s*(?::[^=]+)?=)(?!=)")
-
-
-class MarkerError(ValueError):
-    """A master file has unpaired or nested solution markers."""
 
 
 def build(source: str, sanitize: bool, name: str = "<master>") -> str:
@@ -26,41 +22,31 @@ def build(source: str, sanitize: bool, name: str = "<master>") -> str:
     """
     out: list[str] = []
     scopes: list[tuple[int, str, str]] = []  # (indent, 'def'|'class', name) enclosing the current line
-    region_start: int | None = None
-    for number, line in enumerate(source.splitlines(keepends=True), start=1):
-        stripped = line.strip()
-        indent = len(line) - len(line.lstrip())
-        if stripped.startswith(BEGIN):
-            if region_start is not None:
-                raise MarkerError(f"{name}:{number}: {BEGIN} inside the region opened at line {region_start}; "
-                                  "regions cannot nest: close the first with "
-                                  f"{END}.")
-            region_start = number
+    for line in parse(source, name):
+        stripped = line.text.strip()
+        indent = len(line.text) - len(line.text.lstrip())
+        if line.kind == "begin":
             if sanitize:
                 out.extend(_stub_for(scopes, indent))
             continue
-        if stripped.startswith(END):
-            if region_start is None:
-                raise MarkerError(f"{name}:{number}: {END} without a {BEGIN} before it.")
-            region_start = None
+        if line.kind == "end":
             continue
         if stripped and not stripped.startswith("#"):
             while scopes and scopes[-1][0] >= indent:
                 scopes.pop()
-            match = _DEF.match(line)
+            match = _DEF.match(line.text)
             if match:
                 scopes.append((indent, match.group(2), match.group(3)))
-        if region_start is not None and sanitize:
+        if line.kind == "region" and sanitize:
             continue
-        if stripped.endswith(LINE) and not stripped.startswith("#"):
-            code = line.rstrip()[: -len(LINE)].rstrip()
+        text = line.text
+        if line.kind == "marked":
+            code = line.code
             if sanitize:
                 match = _ASSIGNMENT.match(code)
                 code = f"{match.group(1)} ..." if match else " " * indent + "..."
-            line = code + "\n"
-        out.append(line)
-    if region_start is not None:
-        raise MarkerError(f"{name}:{region_start}: {BEGIN} is never closed; add {END} after the solution.")
+            text = code + "\n"
+        out.append(text)
     return "".join(out)
 
 
@@ -73,11 +59,6 @@ def _stub_for(scopes: list[tuple[int, str, str]], indent: int) -> list[str]:
     return [f'{pad}raise NotImplementedError("{qualname}: not implemented yet; replace this line with your code")\n']
 
 
-def question_ids(root: Path = KIT_ROOT) -> list[str]:
-    """The question ids that have a master file in assignments/."""
-    return sorted(p.stem for p in (root / "assignments").glob("q*.py"))
-
-
 def generated_files(root: Path = KIT_ROOT, only: list[str] | None = None) -> dict[Path, str]:
     """Every generated file (solutions/ and student_template/) and its content.
 
@@ -85,13 +66,13 @@ def generated_files(root: Path = KIT_ROOT, only: list[str] | None = None) -> dic
     """
     files: dict[Path, str] = {}
     for qid in only or question_ids(root):
-        master = root / "assignments" / f"{qid}.py"
+        master = master_file(qid, root)
         source = master.read_text()
-        label = f"assignments/{master.name}"
-        solution = SOLUTION_HEADER.format(name=master.name) + build(source, sanitize=False, name=label)
+        label = shown(master, root)
+        solution = SOLUTION_HEADER.format(master=label) + build(source, sanitize=False, name=label)
         stub = build(source, sanitize=True, name=label)
-        files[root / "solutions" / master.name] = solution
-        files[root / "student_template" / master.name] = stub
+        files[root / "solutions" / f"{qid}.py"] = solution
+        files[root / "student_template" / f"{qid}.py"] = stub
     return files
 
 

@@ -11,8 +11,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-PUBLIC_TESTS = Path("tests") / "public"
-TEST_FILE = re.compile(r"^test_(q\d+_\w+?)(?:__\w+)?\.py$")  # as pytest_plugin.GRADED_FILE: test_q6_lenet__accuracy.py
+from autograder.course.layout import QUESTIONS, question_test_files
+
 STUDENT_POINTS = r"^{name} +public tests: +([\d.]+) of ([\d.]+) points"  # --feedback=student (a student folder)
 FULL_POINTS = r"^{name} +([\d.]+) / ([\d.]+)$"                           # --feedback=full (the kit's own folder)
 STOP_SECONDS = 10  # after an interrupt, what pytest gets to end its worker and print its summary
@@ -52,12 +52,12 @@ def check(question: str | None = None, folder: str | os.PathLike | None = None,
     root = Path.cwd() if folder is None else Path(folder)
     questions = public_questions(root)
     if not questions:
-        return unrun(question, f"check: {root.resolve()} has no public tests ({PUBLIC_TESTS.as_posix()}/): run it "
+        return unrun(question, f"check: {root.resolve()} has no public tests ({QUESTIONS}/*/test_public.py): run it "
                                "in the unzipped assignment folder, where pytest.ini is, or pass folder=...")
     if question is not None and question not in questions:
         return unrun(question, f"check: no question {question!r} here; the questions of this folder are "
                                f"{', '.join(questions)}")
-    targets = [PUBLIC_TESTS.as_posix()] if question is None else questions[question]
+    targets = [t for files in questions.values() for t in files] if question is None else questions[question]
     command = [sys.executable, *(["-S"] if sys.flags.no_site else []),  # where the child finds its modules too
                "-m", "pytest", "--color=no", "--no-header", *targets]
     returncode, output = run(command, root, timeout)
@@ -73,11 +73,9 @@ def check(question: str | None = None, folder: str | os.PathLike | None = None,
 def public_questions(root: Path) -> dict[str, list[str]]:
     """{question id: its public test files, relative to root}, in question order."""
     found: dict[str, list[str]] = {}
-    folder = root / PUBLIC_TESTS
-    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
-        match = TEST_FILE.match(path.name)
-        if match:
-            found.setdefault(match[1], []).append(path.relative_to(root).as_posix())
+    folders = sorted(p for p in (root / QUESTIONS).glob("q*") if p.is_dir())
+    for path in question_test_files([f.name for f in folders], ("public",), root):
+        found.setdefault(path.parent.name, []).append(path.relative_to(root).as_posix())
     return dict(sorted(found.items(), key=lambda item: int(item[0][1:].split("_")[0])))  # q2 before q10
 
 

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, Phase, settings
 from autograder.sandbox import errors
 from autograder.sandbox import protocol
 from autograder.sandbox.proxy import Student
+from autograder.course.layout import is_public_test
 from autograder.grading.plugin import CONFIG_KEY, OUTCOMES_KEY, question_of
 from autograder.sandbox.supervisor import Sandbox
 from autograder.sandbox.worker import Worker, describe
@@ -187,7 +188,7 @@ def _record(first: int, last: int) -> None:
 
 
 def split_nodeid(nodeid: str) -> tuple[str, str]:
-    """(test without the variant, variant) of a node id such as tests/hidden/f.py::test_x[3-@q2_relu.m007]."""
+    """(test without the variant, variant) of a node id such as assignments/q2_relu/test_hidden.py::test_x[3-@q2_relu.m007]."""
     for variant in _run["variants"][1:]:
         tag = f"@{variant}"
         if tag in nodeid:
@@ -207,7 +208,7 @@ def pytest_collection_finish(session):
     """With `collect_to` in the manifest: write every graded test, its question, weight and part there."""
     path = _run["manifest"].get("collect_to")
     if path:
-        tests = [{"test": item.nodeid, "question": question_of(item), "public": item.path.parent.name == "public",
+        tests = [{"test": item.nodeid, "question": question_of(item), "public": is_public_test(item.path),
                   "weight": float(m.args[0]) if (m := item.get_closest_marker("points")) else 1.0}
                  for item in session.items if question_of(item)]
         Path(path).write_text(json.dumps(tests))

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from autograder.sandbox import errors
+from autograder.course.layout import is_public_test, question_of_test
 from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, ConfigError, load_config
 from autograder.sandbox.isolation import NAMESPACES, PROTECTS, Level, detect_level
 from autograder.sandbox.proxy import Student
@@ -19,7 +20,6 @@ from autograder.grading.results import TestOutcome, gradescope_results, question
 from autograder.sandbox.supervisor import Sandbox
 from autograder.grading.submission import OpenedSubmission, SubmissionError, locate
 
-GRADED_FILE = re.compile(r"^test_(q\d+_\w+?)(?:__\w+)?\.py$")  # test_q6_lenet.py, test_q6_lenet__accuracy.py
 CONFIG_KEY = pytest.StashKey[object]()
 SANDBOX_KEY = pytest.StashKey[Sandbox]()
 OUTCOMES_KEY = pytest.StashKey[dict]()
@@ -82,12 +82,8 @@ def use_grading_profile(config) -> None:
 
 
 def question_of(item) -> str | None:
-    """The question a test grades: tests/public|hidden/test_<question id>[__<topic>].py; None for kit tests."""
-    path = Path(str(item.path))
-    match = GRADED_FILE.match(path.name)
-    if match and path.parent.name in ("public", "hidden"):
-        return match.group(1)
-    return None
+    """The question a test grades: assignments/<question id>/test_public|hidden[_<topic>].py; None for kit tests."""
+    return question_of_test(Path(str(item.path)))
 
 
 def pytest_collection_modifyitems(config, items):
@@ -96,7 +92,7 @@ def pytest_collection_modifyitems(config, items):
         qid = question_of(item)
         if qid is not None and qid not in known:
             raise pytest.UsageError(f"{item.path}: no question {qid!r} in grading.yml; add it to an assignment "
-                                    "or rename the test file.")
+                                    "or rename its folder.")
 
 
 @pytest.fixture(scope="session")
@@ -192,7 +188,7 @@ def pytest_runtest_makereport(item, call):
     marker = item.get_closest_marker("points")
     outcome = outcomes.setdefault(item.nodeid, TestOutcome(
         question=qid, name=item.name, weight=float(marker.args[0]) if marker else 1.0,
-        public=Path(str(item.path)).parent.name == "public", status="passed"))
+        public=is_public_test(Path(str(item.path))), status="passed"))
     for key, value in report.user_properties if report.when == "call" else ():
         if key == "report":  # record_property("report", text): shown whether the test passes or not
             outcome.report = str(value)

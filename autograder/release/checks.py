@@ -13,10 +13,13 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from autograder.course.config import KIT_ROOT, pytest_env, question_test_files
-from autograder.course.generator import BEGIN, END, LINE, generated_files
+from autograder.course.config import KIT_ROOT, pytest_env
+from autograder.course.layout import (ALTERNATIVES, ORACLES, master_file, question_folder, question_ids,
+                                       question_test_files, shown)
+from autograder.course.generator import generated_files
+from autograder.course.markers import LINE, solution_regions, without_marker
 from autograder.release.mutation import MUTANTS_PER_QUESTION, MutationReport, measure_test_power
-from autograder.release.contents import GRADER_ONLY, ORACLES, Plan
+from autograder.release.contents import GRADER_ONLY, Plan
 from autograder.grading.results import graded_tests
 
 STATE_NAMES = {"results.json", "feedback.md", "gradebook.csv", "checkpoints.json", "grader.log"}
@@ -60,29 +63,10 @@ def _significant(text: str) -> list[str]:
     """Code lines without blanks, comments and solution markers, stripped."""
     lines = []
     for line in text.splitlines():
-        code = line.strip()
-        if code.endswith(LINE) and not code.startswith("#"):
-            code = code[: -len(LINE)].strip()
+        code = without_marker(line).strip()
         if code and not code.startswith("#"):
             lines.append(code)
     return lines
-
-
-def solution_regions(master: Path) -> list[list[str]]:
-    """The solution regions of a master file: the lines between markers, and each `# SOLUTION` line alone."""
-    regions, current = [], None
-    for line in master.read_text().splitlines():
-        code = line.strip()
-        if code.startswith(BEGIN):
-            current = []
-        elif code.startswith(END):
-            regions.append(current)
-            current = None
-        elif current is not None:
-            current.append(line)
-        elif code.endswith(LINE) and not code.startswith("#"):
-            regions.append([line])
-    return regions
 
 
 def solution_windows(root: Path = KIT_ROOT) -> dict[tuple[str, ...], str]:
@@ -92,13 +76,14 @@ def solution_windows(root: Path = KIT_ROOT) -> dict[tuple[str, ...], str]:
     distinctive (see `distinctive`).
     """
     windows = {}
-    for master in sorted((root / "assignments").glob("q*.py")):
-        for region in map(lambda r: _significant("\n".join(r)), solution_regions(master)):
+    for master in (master_file(q, root) for q in question_ids(root)):
+        regions = solution_regions(master.read_text(), shown(master, root))
+        for region in map(lambda r: _significant("\n".join(r)), regions):
             width = min(3, len(region))
             for start in range(len(region) - width + 1):
                 window = tuple(region[start:start + width])
                 if sum(map(len, window)) >= 40:
-                    windows[window] = f"assignments/{master.name}"
+                    windows[window] = shown(master, root)
     return windows
 
 
@@ -112,7 +97,7 @@ _COMMENT = re.compile(r"\s+#[^'\"]*$")
 def normalised(line: str) -> str:
     """A code line as the single-line rule compares it: no solution marker, no trailing comment, no whitespace."""
     code = line.strip()
-    if code.endswith(LINE):
+    if code.endswith(LINE):  # marked or not (a comment line ending so is no code either way)
         code = code[: -len(LINE)]
     return re.sub(r"\s+", "", _COMMENT.sub("", code))
 
@@ -138,10 +123,10 @@ def distinctive_solution_lines(root: Path = KIT_ROOT) -> dict[str, str]:
     given = {normalised(line) for path, text in generated_files(root).items()
              if path.parent.name == "student_template" for line in text.splitlines()}
     found = {}
-    for master in sorted((root / "assignments").glob("q*.py")):
-        for line in (line for region in solution_regions(master) for line in region):
+    for master in (master_file(q, root) for q in question_ids(root)):
+        for line in (line for region in solution_regions(master.read_text(), shown(master, root)) for line in region):
             if distinctive(line) and normalised(line) not in given:
-                found.setdefault(normalised(line), f"assignments/{master.name}")
+                found.setdefault(normalised(line), shown(master, root))
     return found
 
 
@@ -156,7 +141,7 @@ def grader_only(name: str) -> str:
     module = ".".join(path.with_suffix("").parts[engine + 1:]) if engine is not None else ""
     if path.suffix == ".py" and module in GRADER_ONLY:
         return f"a grader-only engine module ({GRADER_ONLY[module]})"
-    if path.parent.name == "tests" and path.name.startswith(ORACLES) and path.suffix == ".py":
+    if path.name == ORACLES:
         return "a grader-only test oracle (the hidden tests' reference implementations)"
     return ""
 
@@ -169,8 +154,10 @@ def leak_scan(zip_path: Path, root: Path = KIT_ROOT) -> list[str]:
 
 def scan_files(files: dict[str, bytes], label: str = "student.zip", root: Path = KIT_ROOT) -> list[str]:
     """leak_scan on files given as name -> content (the names as in the zip)."""
-    secret = {_digest(p.read_bytes()): f"tests/hidden/{p.name}" for p in (root / "tests" / "hidden").glob("*.py")
-              if p.stat().st_size}
+    grader_side = [*question_test_files(question_ids(root), ("hidden",), root),  # and the alternative solutions
+                   *(p for q in question_ids(root) for p in question_folder(q, root).rglob("*.py")
+                     if p.name == ORACLES or ALTERNATIVES in p.relative_to(question_folder(q, root)).parts)]
+    secret = {_digest(p.read_bytes()): shown(p, root) for p in grader_side if p.stat().st_size}
     secret.update({_digest(text.encode()): str(path.relative_to(root))
                    for path, text in generated_files(root).items() if path.parent.name == "solutions"})
     windows, lines_of_solutions = solution_windows(root), distinctive_solution_lines(root)
@@ -340,7 +327,7 @@ def check_power(plan: Plan, questions: list[str], workdir: Path, limit: int | No
     """Every hidden test must fail on some mutant; the reference must pass them all when run in process."""
     check = Check(f"test power of {', '.join(questions)}")
     without_hidden = [q for q in questions if not question_test_files([q], ("hidden",))]
-    check.problems += [f"{q} has no hidden tests (tests/hidden/test_{q}.py); the grader needs some."
+    check.problems += [f"{q} has no hidden tests (assignments/{q}/test_hidden.py); the grader needs some."
                        for q in without_hidden]
     measured = [q for q in questions if q not in without_hidden]
     if measured:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 
-from autograder.course.config import KIT_ROOT, GradingConfig, question_test_files
+from autograder.course.config import KIT_ROOT, GradingConfig
+from autograder.course.layout import master_file, question_test_files, questions_folder, shown
 from autograder.course.generator import generated_files
 from autograder.release.handout import handout, python_floor, tested_versions
 
-TESTS = KIT_ROOT / "tests"
 ENGINE = KIT_ROOT / "autograder"
 EXECUTABLE = (stat.S_IFREG | 0o755) << 16
 
@@ -47,10 +47,10 @@ def plan(config: GradingConfig, config_path: Path, name: str) -> Plan:
     if name not in config.assignments:
         raise ReleaseError(f"{config_path}: no assignment {name!r}; choose from {', '.join(config.assignments)}.")
     questions = list(config.assignments[name].questions)
-    missing = [q for q in questions if not (KIT_ROOT / "assignments" / f"{q}.py").exists()]
+    missing = [q for q in questions if not master_file(q).exists()]
     if missing:
         raise ReleaseError(f"{config_path}: assignment {name!r} lists {missing[0]}, but there is no master "
-                           f"assignments/{missing[0]}.py yet; write it or take the question out of the assignment.")
+                           f"{shown(master_file(missing[0]))} yet; write it or take the question out of the assignment.")
     loaded = config.with_compared(questions)
     checkpoints = [c for q in loaded for c in config.questions[q].checkpoints]
     return Plan(name, config, config_path, questions, loaded, checkpoints)
@@ -58,20 +58,27 @@ def plan(config: GradingConfig, config_path: Path, name: str) -> Plan:
 
 # -- what each zip holds ---------------------------------------------------------------------------
 def helper_modules(test_paths: list[Path]) -> list[Path]:
-    """The modules of tests/ (checks*, strategies*) these tests import, directly or through each other."""
-    found: dict[str, Path] = {}
-    pending = [*test_paths, TESTS / "conftest.py"]
+    """The library modules these tests import (assignments/checks.py, a question's checks.py, strategies.py, ...),
+    directly or through each other, with assignments/conftest.py and the __init__.py of every package on the way."""
+    library = questions_folder()
+    found: set[Path] = set()
+    pending = [*test_paths, library / "conftest.py"]
     while pending:
-        tree = ast.parse(pending.pop().read_text())
-        for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
-            for name in names:
-                path = TESTS / f"{name.split('.')[0]}.py"
-                if path.exists() and path.stem not in found and path.name != "conftest.py":
-                    found[path.stem] = path
-                    pending.append(path)
-    return sorted(found.values())
+        path = pending.pop()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom) or not node.level:
+                continue
+            package = path.parent.joinpath(*[".."] * (node.level - 1)).resolve()
+            base = package.joinpath(*(node.module or "").split(".")) if node.module else package
+            candidates = [base.with_suffix(".py")] + [base / f"{a.name}.py" for a in node.names]
+            for module in candidates:
+                if module.exists() and library in module.parents and module not in found:
+                    found.add(module)
+                    pending.append(module)
+    users = [*found, *test_paths]
+    packages = {folder / "__init__.py" for user in users for folder in [user.parent, *user.parent.parents]
+                if folder == library or library in folder.parents}
+    return sorted(found | {library / "conftest.py"} | packages)
 
 
 # Engine modules (dotted, under autograder/) that hold answers, or need one that does: the grader's zip ships
@@ -82,7 +89,6 @@ GRADER_ONLY = {
     "models.references": "trains the reference checkpoints with the two above",
     "model_commands": "trains and scores the reference checkpoints with the three above",
 }
-ORACLES = "oracles_"  # tests/oracles_<question>.py: reference implementations the hidden tests compare with
 STUDENT_ENGINE = ("grading.plugin", "grading.check")   # conftest.py loads the plugin, __init__.py check; the rest follows
 OTTER_ENGINE = ("grading.plugin", "grading.notebook")  # Otter's notebook runs the tests through autograder.grading.notebook
 
@@ -115,7 +121,7 @@ def engine_modules(users: list[Path], roots: tuple[str, ...]) -> list[Path]:
     with the __init__.py of every package they are in.
 
     A shipped module may name a grader-only one only in code the student's tests never run (the kit's
-    own reference checkpoints) or behind a check that it is there (tests/checks_accuracy.py).
+    own reference checkpoints) or behind a check that it is there (assignments/accuracy_checks.py).
     """
     found: set[str] = set()
     pending = [*users, *(module_path(name) for name in roots)]
@@ -134,12 +140,7 @@ def kit_files(test_paths: list[Path], engine_roots: tuple[str, ...] | None = Non
     engine_roots=None: the whole engine (the grader's zip). Otherwise only the engine modules these roots and
     the tests need (a student's zip: see engine_modules), so that nothing answer-shaped ships with them.
     """
-    files = {"tests/conftest.py": TESTS / "conftest.py"}
-    for path in [*test_paths, *helper_modules(test_paths)]:
-        relative = path.relative_to(TESTS)
-        files[f"tests/{relative}"] = path
-        if len(relative.parts) > 1:
-            files[f"tests/{relative.parts[0]}/__init__.py"] = TESTS / relative.parts[0] / "__init__.py"
+    files = {shown(path): path for path in [*test_paths, *helper_modules(test_paths)]}
     engine = sorted(p for p in ENGINE.rglob("*.py") if "__pycache__" not in p.parts) if engine_roots is None \
         else engine_modules(list(files.values()), engine_roots)
     return {**{f"autograder/{p.relative_to(ENGINE).as_posix()}": p for p in engine}, **files}

@@ -7,6 +7,7 @@ import tomllib
 from importlib import metadata
 
 from autograder.course.config import KIT_ROOT
+from autograder.course.layout import master_file
 from autograder.models.data import MEAN, STD
 
 CHECK_COMMAND = "pytest"   # what the handout tells students to run in the unzipped folder
@@ -16,7 +17,7 @@ PYTORCH = ("torch", "torchvision")                   # what comes from CPU_INDEX
 
 def statement(question: str) -> str:
     """The question's statement: the module docstring of its master file."""
-    return ast.get_docstring(ast.parse((KIT_ROOT / "assignments" / f"{question}.py").read_text())) or ""
+    return ast.get_docstring(ast.parse(master_file(question).read_text())) or ""
 
 
 def handout(plan, requirements: str | None = None) -> str:
@@ -87,7 +88,7 @@ def check_section(example: str) -> list[str]:
             "```bash", CHECK_COMMAND, "```", "",
             "On Windows (PowerShell), or wherever `pytest` is not found, type `python -m pytest` (`py -m pytest` "
             "without the environment). This runs the public tests on the files in this folder. "
-            f"`pytest tests/public/test_{example}.py` runs one question's; `pytest --feedback=full` gives pytest's "
+            f"`pytest assignments/{example}` runs one question's; `pytest --feedback=full` gives pytest's "
             "whole report, tracebacks and all.", "",
             "In a notebook (Jupyter, VS Code) in this folder, on this environment's Python (`python -m pip install "
             "notebook`, then `python -m notebook`), one line runs a question's public tests and shows what `pytest` "

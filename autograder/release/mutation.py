@@ -11,8 +11,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.course.config import KIT_ROOT, pytest_env, question_test_files
-from autograder.course.generator import BEGIN, END, LINE, build
+from autograder.course.config import KIT_ROOT, pytest_env
+from autograder.course.layout import master_file, question_test_files, shown
+from autograder.course.generator import build
+from autograder.course.markers import parse
 
 MUTANTS_PER_QUESTION = 40   # a deterministic sample when a question has more mutation sites
 BINARY_SWAPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Div,
@@ -27,27 +29,18 @@ BOOL_SWAPS = {ast.And: ast.Or, ast.Or: ast.And}
 class Mutant:
     question: str
     name: str          # m001, m002, ... in order of position in the master file
-    line: int          # line of the edit in assignments/<question>.py
+    line: int          # line of the edit in assignments/<question>/master.py
     change: str        # e.g. "`x > 0` -> `x >= 0`"
     solution: str      # the mutated reference solution, markers dropped
     site: tuple[int, int] | None = None   # its lines in the solution file, if inside a function body
 
     def label(self) -> str:
-        return f"{self.name} (assignments/{self.question}.py:{self.line}: {self.change})"
+        return f"{self.name} (assignments/{self.question}/master.py:{self.line}: {self.change})"
 
 
 def solution_lines(master: str) -> set[int]:
     """Line numbers (1-based) of the master that students write: inside regions, or marked `# SOLUTION`."""
-    lines, inside = set(), False
-    for number, line in enumerate(master.splitlines(), start=1):
-        stripped = line.strip()
-        if stripped.startswith(BEGIN):
-            inside = True
-        elif stripped.startswith(END):
-            inside = False
-        elif inside or (stripped.endswith(LINE) and not stripped.startswith("#")):
-            lines.add(number)
-    return lines
+    return {line.number for line in parse(master) if line.solution}
 
 
 def _function_bodies(tree: ast.AST) -> list[tuple[int, int]]:
@@ -58,10 +51,9 @@ def _function_bodies(tree: ast.AST) -> list[tuple[int, int]]:
 def _solution_numbering(master: str) -> list[int]:
     """For each master line (1-based index), its line number in the solution (marker lines are dropped)."""
     numbers, dropped = [0], 0
-    for number, line in enumerate(master.splitlines(), start=1):
-        if line.strip().startswith((BEGIN, END)):
-            dropped += 1
-        numbers.append(number - dropped)
+    for line in parse(master):
+        dropped += line.kind in ("begin", "end")
+        numbers.append(line.number - dropped)
     return numbers
 
 
@@ -121,12 +113,12 @@ def all_mutants(question: str, root: Path = KIT_ROOT) -> list[Mutant]:
 
 @functools.cache
 def _mutants(question: str, root: Path) -> tuple[Mutant, ...]:
-    path = root / "assignments" / f"{question}.py"
+    path = master_file(question, root)
     master = path.read_text()
     tree = ast.parse(master)
     editable, lines = solution_lines(master), master.splitlines(keepends=True)
     skipped, bodies, numbering = _skipped_spans(tree), _function_bodies(tree), _solution_numbering(master)
-    original = build(master, sanitize=False, name=f"assignments/{path.name}")
+    original = build(master, sanitize=False, name=shown(path, root))
     seen, mutants = {original}, []
     nodes = sorted((n for n in ast.walk(tree) if hasattr(n, "end_lineno") and isinstance(n, ast.expr)),
                    key=lambda n: (n.lineno, n.col_offset, -n.end_lineno, -n.end_col_offset))
@@ -143,7 +135,7 @@ def _mutants(question: str, root: Path) -> tuple[Mutant, ...]:
                 ast.parse(mutated)
             except SyntaxError:
                 continue
-            solution = build(mutated, sanitize=False, name=f"assignments/{path.name}")
+            solution = build(mutated, sanitize=False, name=shown(path, root))
             if solution in seen:
                 continue
             seen.add(solution)
@@ -230,7 +222,7 @@ def _run_round(workdir: Path, mutants: dict[str, list[Mutant]], checkpoints: lis
     for question, sample in mutants.items():
         path = workdir / "reference" / f"{question}.py"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(build((KIT_ROOT / "assignments" / f"{question}.py").read_text(), sanitize=False))
+        path.write_text(build(master_file(question).read_text(), sanitize=False))
         reference[question] = str(path)
         for mutant in sample:
             path = workdir / question / mutant.name / f"{question}.py"

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from autograder.course.config import KIT_ROOT, question_test_files
+from autograder.course.config import KIT_ROOT
+from autograder.course.layout import master_file, question_test_files
 
 OTTER_TEST = '''""" # BEGIN TEST CONFIG
 points: {points}
@@ -58,7 +59,7 @@ def master_notebook(plan, tests: list[dict], files: list[str], hidden_files: lis
              _cell("code", SETUP_CELL)]
     for question in plan.questions:
         info = plan.config.questions[question]
-        master = (KIT_ROOT / "assignments" / f"{question}.py").read_text()
+        master = master_file(question).read_text()
         cells += [_cell("raw", f"# BEGIN QUESTION\nname: {question}"),
                   _cell("markdown", f"## {question}: {info.title} ({info.points:g} points)\n\n{statement(question)}"),
                   _cell("raw", "# BEGIN SOLUTION"), _cell("code", f"%%question {question}\n{_without_docstring(master)}"),

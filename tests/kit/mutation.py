@@ -1,12 +1,10 @@
-"""Mutant submissions: the reference solution with the line edits listed in tests/kit/mutants/<question>.yml."""
+"""Mutant submissions: the reference solution with the line edits listed in assignments/<question>/wrong_answers.yml."""
 from pathlib import Path
 
 import yaml
 
-from autograder.course.config import KIT_ROOT
 from autograder.course.generator import build
-
-MUTANTS = KIT_ROOT / "tests" / "kit" / "mutants"
+from autograder.course.layout import master_file, shown, wrong_answers_file
 
 
 def apply_edits(source: str, edits: list[dict], where: str) -> str:
@@ -26,13 +24,13 @@ def apply_edits(source: str, edits: list[dict], where: str) -> str:
 
 def write_mutants(question: str, into: Path) -> list[Path]:
     """Write one submission folder per mutant of `question` under `into`; return the folders."""
-    specs = yaml.safe_load((MUTANTS / f"{question}.yml").read_text())
-    solution = build((KIT_ROOT / "assignments" / f"{question}.py").read_text(), sanitize=False)
+    specs = yaml.safe_load(wrong_answers_file(question).read_text())
+    solution = build(master_file(question).read_text(), sanitize=False)
     folders = []
     for name, spec in specs.items():
         folder = into / name
         folder.mkdir(parents=True)
-        text = apply_edits(solution, spec["edits"], f"{MUTANTS.name}/{question}.yml: {name}")
+        text = apply_edits(solution, spec["edits"], f"{shown(wrong_answers_file(question))}: {name}")
         (folder / f"{question}.py").write_text(f"# Mutant: {spec['mistake']}.\n" + text)
         folders.append(folder)
     return folders

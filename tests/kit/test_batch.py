@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, pytest_env
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config, pytest_env
 
 pytestmark = pytest.mark.slow
 
@@ -30,6 +30,7 @@ EXPORT = [("submission_1001", PERFECT, ["Alice Ng"]), ("submission_1002", WRONG,
           ("submission_1005", WRONG, ["Erin Ho"]), ("submission_1006", BROKEN, ["Frank Wu"]),
           ("submission_1007", PERFECT, ["Gina Roy"]), ("submission_1008", None, ["Hugo Sa", "Ida Ek"])]
 TIMING_COLUMNS = ("execution_time",)
+LAYERS_POINTS = f"{sum(q.points for q in load_config().assignments['layers'].questions.values()):g}"  # the export's assignment
 
 
 def autograder(*args: str, kit: Path = KIT_ROOT, timeout: float = 600, **popen) -> subprocess.CompletedProcess:
@@ -90,14 +91,14 @@ def test_a_gradescope_export_is_graded_one_submission_per_student_with_their_nam
     scores = {name: float(row["q8_output_size"]) for name, row in rows.items()}
     assert scores["submission_1001"] == scores["submission_1004"] == 10.0
     assert 0 < scores["submission_1002"] < 10 and scores["submission_1003"] == scores["submission_1006"] == 0
-    assert all(float(row["max_score"]) == 80 for row in rows.values())  # the layers assignment's points
+    assert all(float(row["max_score"]) == float(LAYERS_POINTS) for row in rows.values())  # the layers assignment's points
     hugo = (out / "submission_1008" / "feedback.md").read_text()
     assert "Missing: q8_output_size.py" in hugo
     for name in rows:  # the grader's folders are nobody's business in a student's feedback
         for student_file in ("results.json", "feedback.md"):
             text = (out / name / student_file).read_text()
             assert str(export.parent) not in text and "a very long grader path" not in text, (name, student_file)
-    assert "graded submission_1001: 10 / 80" in done.stderr
+    assert f"graded submission_1001: 10 / {LAYERS_POINTS}" in done.stderr
     report = (out / "report.html").read_text()
     assert "<b>8</b> submissions" in report and "q1_conv.py was not found in your submission" in report
 
@@ -178,7 +179,7 @@ def test_resume_grades_again_a_submission_whose_files_changed(graded_export, exp
     resumed = autograder("grade", str(copy), "--out", str(out), "--config", str(config), "--resume")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resuming: {len(EXPORT) - 1} of {len(EXPORT)}" in resumed.stderr
-    assert resumed.stderr.count("graded submission_") == 1 and "graded submission_1002: 10 / 80" in resumed.stderr
+    assert resumed.stderr.count("graded submission_") == 1 and f"graded submission_1002: 10 / {LAYERS_POINTS}" in resumed.stderr
 
 
 def kit_copy(into: Path) -> Path:
@@ -194,7 +195,7 @@ def kit_copy(into: Path) -> Path:
 
 def test_a_folder_of_repositories_is_regraded_after_a_fixed_test_with_what_changed(tmp_path):
     kit = kit_copy(tmp_path)
-    hidden = kit / "tests" / "hidden" / "test_q8_output_size.py"
+    hidden = kit / "assignments" / "q8_output_size" / "test_hidden.py"
     correct = hidden.read_text()
     expectation = "        expected = torch_pool_size(nn.MaxPool2d, **dims)\n        got = student.q8_output_size"
     assert expectation in correct
@@ -225,7 +226,7 @@ def test_a_folder_of_repositories_is_regraded_after_a_fixed_test_with_what_chang
     test = "test_pool_output_size_ceil_mode_drops_window_starting_past_the_input"
     assert [line.endswith("| 3 | 0 |") for line in changes.splitlines() if test in line] == [True], changes
     assert len([line for line in changes.splitlines() if line.endswith(" | 0 |")]) == 1  # no other test moved
-    assert [line.split(" | ")[2] for line in changes.splitlines() if line.startswith("| hw4-alice |")] == ["10 / 80"]
+    assert [line.split(" | ")[2] for line in changes.splitlines() if line.startswith("| hw4-alice |")] == [f"10 / {LAYERS_POINTS}"]
     assert "3 submission(s) changed score; 1 kept theirs." in changes
     old = json.loads((out / "previous" / "hw4-alice" / "results.json").read_text())
     assert old["score"] == before["hw4-alice"]  # the results before the regrade are kept

@@ -10,14 +10,14 @@ from autograder.batches.grade import grade_batch
 from autograder.models.references import ensure_reference_checkpoints
 from autograder.models.training import RECIPES, SOLUTIONS
 from autograder.grading.results import graded_tests
-from checks_accuracy import LEADERBOARD_NAMES
+from assignments.accuracy_checks import LEADERBOARD_NAMES
 from dask_cluster import grade_on, without_timing
 
 pytestmark = pytest.mark.slow
 
 QUESTIONS = [qid for qid, q in load_config().questions.items() if q.checkpoints]
 MODELS = load_config().checkpoint_models(QUESTIONS)
-ACCURACY_TESTS = [str(KIT_ROOT / "tests" / "public" / f"test_{qid}__accuracy.py") for qid in QUESTIONS]
+ACCURACY_TESTS = [str(KIT_ROOT / "assignments" / qid / "test_public_accuracy.py") for qid in QUESTIONS]
 
 
 class CreatesFileWhenUnpickled:

@@ -51,7 +51,7 @@ def test_a_bad_setting_is_an_error_that_names_it(tmp_path, text, message):
 def test_a_question_id_without_a_master_is_an_error_naming_the_closest_id(tmp_path):
     text = DEFAULT_CONFIG.read_text().replace("q8_output_size:", "q8_output_sise:")
     with pytest.raises(ConfigError, match=r"assignments.layers.questions.q8_output_sise: no master file "
-                                          r"assignments/q8_output_sise.py; did you mean 'q8_output_size'\?"):
+                                          r"assignments/q8_output_sise/master.py; did you mean 'q8_output_size'\?"):
         load_config(write(tmp_path, text))
 
 

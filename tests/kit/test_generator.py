@@ -4,7 +4,8 @@ import textwrap
 
 import pytest
 
-from autograder.course.generator import MarkerError, build, generated_files
+from autograder.course.generator import build, generated_files
+from autograder.course.markers import MarkerError
 
 MASTER = textwrap.dedent('''
     """Statement."""
@@ -70,6 +71,6 @@ def test_committed_generated_files_match_the_masters():
 def test_every_question_in_the_config_has_a_master_and_tests():
     from autograder.course.config import KIT_ROOT, load_config
     for qid in load_config().questions:
-        assert (KIT_ROOT / "assignments" / f"{qid}.py").exists(), qid
-        assert (KIT_ROOT / "tests" / "public" / f"test_{qid}.py").exists(), qid
-        assert (KIT_ROOT / "tests" / "hidden" / f"test_{qid}.py").exists(), qid
+        assert (KIT_ROOT / "assignments" / qid / "master.py").exists(), qid
+        assert (KIT_ROOT / "assignments" / qid / "test_public.py").exists(), qid
+        assert (KIT_ROOT / "assignments" / qid / "test_hidden.py").exists(), qid

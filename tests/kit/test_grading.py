@@ -5,7 +5,8 @@ import json
 import pytest
 import yaml
 
-from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config, question_test_files
+from autograder.course.config import DEFAULT_CONFIG, load_config
+from autograder.course.layout import alternative_solutions, question_ids, question_test_files, wrong_answers_file
 from autograder.batches.grade import default_submissions, grade_batch
 from autograder.grading.results import graded_tests
 from mutation import write_mutants
@@ -15,8 +16,7 @@ pytestmark = pytest.mark.slow
 QUESTION = "q8_output_size"  # the question the does_not_import and partly_wrong examples break
 CALL_SECONDS = 2
 GRADESCOPE_TEST_FIELDS = {"name", "score", "max_score", "status", "output", "visibility"}
-ALTERNATIVES = KIT_ROOT / "tests" / "kit" / "alternatives"
-MUTATED = sorted(p.stem for p in (KIT_ROOT / "tests" / "kit" / "mutants").glob("*.yml"))
+MUTATED = [qid for qid in question_ids() if wrong_answers_file(qid).exists()]
 
 
 @pytest.fixture(scope="session")
@@ -48,8 +48,8 @@ def variants(tmp_path_factory, short_limits):
     class Graded(dict):
         def __missing__(self, qid):
             mutants = write_mutants(qid, root / qid / "mutants")
-            alternatives = sorted(p for p in (ALTERNATIVES / qid).iterdir() if p.is_dir())
-            unit_tests = [str(f) for f in question_test_files([qid]) if "__accuracy" not in f.name]  # variants carry no checkpoints
+            alternatives = alternative_solutions(qid)
+            unit_tests = [str(f) for f in question_test_files([qid]) if not f.stem.endswith("_accuracy")]  # variants carry no checkpoints
             batch = grade_batch(mutants + alternatives, root / qid / "graded", config, path, [qid], jobs=2,
                                 tests=unit_tests)
             self[qid] = {"mutants": [g for g in batch if g.source in mutants],
@@ -137,7 +137,7 @@ def test_every_graded_test_fails_on_some_mutant(variants, qid):
 @pytest.mark.parametrize("qid", MUTATED)
 def test_differently_written_correct_solutions_get_full_marks(variants, qid):
     alternatives = variants[qid]["alternatives"]
-    assert len(alternatives) >= 2, f"{qid}: fewer than two alternative solutions in {ALTERNATIVES / qid}"
+    assert len(alternatives) >= 2, f"{qid}: fewer than two alternative solutions in assignments/{qid}/alternatives"
     for alternative in alternatives:
         results = alternative.results
         assert results["score"] == results["max_score"], (alternative.name, outputs(alternative))

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 HOSTILE = KIT_ROOT / "tests" / "kit" / "hostile"
 SOLUTIONS = KIT_ROOT / "solutions"
 QUESTIONS = ["q2_relu", "q8_output_size"]  # every submission is graded on both; each case breaks one
-PUBLIC_TESTS = [str(KIT_ROOT / "tests" / "public" / f"test_{qid}.py") for qid in QUESTIONS]  # enough, and quick
+PUBLIC_TESTS = [str(KIT_ROOT / "assignments" / qid / "test_public.py") for qid in QUESTIONS]  # enough, and quick
 LIMITS = {"call_seconds": 3, "submission_seconds": 120, "memory_mb": 512, "file_size_mb": 16, "output_kb": 16,
           "processes": 32}
 LEVEL = isolation.detect_level().name  # CI runs this file at its own level, and again under capsh (test_levels)
@@ -205,7 +205,7 @@ def test_monkeypatching_checkers_in_the_worker_changes_no_verdict(batch):
 @pytest.mark.skipif(not AS_OWN_USER, reason=ROOT_ONLY)
 def test_hidden_tests_solutions_and_grader_files_cannot_be_read(batch):
     graded, out, _ = batch
-    hidden = (KIT_ROOT / "tests" / "hidden" / "test_q8_output_size.py").read_text().splitlines()[0]
+    hidden = (KIT_ROOT / "assignments" / "q8_output_size" / "test_hidden.py").read_text().splitlines()[0]
     for name, g in graded.items():
         for report in ("results.json", "feedback.md"):
             assert hidden not in (out / name / report).read_text(), f"{name}: the hidden tests leaked into {report}"
@@ -220,7 +220,7 @@ def test_hidden_tests_solutions_and_grader_files_cannot_be_read(batch):
 @pytest.mark.skipif(not AS_OWN_USER, reason=ROOT_ONLY)
 def test_the_results_folder_and_the_kit_cannot_be_written(batch):
     graded, out, _ = batch
-    planted = [KIT_ROOT / "autograder" / "hostile_was_here.py", KIT_ROOT / "tests" / "hidden" / "hostile_was_here.py"]
+    planted = [KIT_ROOT / "autograder" / "hostile_was_here.py", KIT_ROOT / "assignments" / "q8_output_size" / "hostile_was_here.py"]
     leftovers = [p for p in planted if p.exists()]
     for path in leftovers:
         path.unlink()

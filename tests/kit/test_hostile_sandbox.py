@@ -114,7 +114,7 @@ def test_a_root_grader_runs_student_code_as_an_unprivileged_user_that_sees_no_hi
     functions, sandbox = probe
     assert functions.identity() == {"uid": sandbox.uid, "euid": sandbox.uid, "sees_hidden_tests": False}
     assert sandbox.isolation == {"level": isolation.NAMESPACES, "reason": ""}
-    assert (KIT_ROOT / "tests" / "hidden").is_dir()
+    assert (KIT_ROOT / "assignments" / "q8_output_size" / "test_hidden.py").is_file()
 
 
 @pytest.mark.skipif(not AS_ROOT, reason=ROOT_ONLY)
@@ -183,9 +183,9 @@ def test_without_namespaces_the_worker_still_becomes_its_own_user_and_the_grader
               "warnings.simplefilter('always'); "
               "sandbox = Sandbox({'hostile_probe.py': Path(sys.argv[1])}, Limits(), 'cpu'); "
               "print(Student(sandbox).hostile_probe.identity(), sandbox.uid, sandbox.isolation); "
-              "locked = oct(os.stat(KIT_ROOT / 'tests').st_mode & 0o777); sandbox.close(); "
-              "print(locked, oct(os.stat(KIT_ROOT / 'tests').st_mode & 0o777))")
-    before = oct(os.stat(KIT_ROOT / "tests").st_mode & 0o777)
+              "locked = oct(os.stat(KIT_ROOT / 'assignments').st_mode & 0o777); sandbox.close(); "
+              "print(locked, oct(os.stat(KIT_ROOT / 'assignments').st_mode & 0o777))")
+    before = oct(os.stat(KIT_ROOT / "assignments").st_mode & 0o777)
     done = subprocess.run(["setpriv", "--bounding-set=-sys_admin", "--", sys.executable, "-c", script,
                            str(HOSTILE / "sandbox" / "hostile_probe.py")],
                           cwd=KIT_ROOT, capture_output=True, text=True, timeout=180)
@@ -207,7 +207,7 @@ def test_a_kit_under_tmp_stays_visible_to_its_confined_worker():
     kit = Path(tempfile.mkdtemp(prefix="kit-under-tmp-"))
     try:
         shutil.copytree(KIT_ROOT / "autograder", kit / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
-        (kit / "tests" / "hidden").mkdir(parents=True)
+        (kit / "assignments").mkdir(parents=True)
         script = ("import sys; from pathlib import Path; from autograder.course.config import Limits; "
                   "from autograder.sandbox.proxy import Student; from autograder.sandbox.supervisor import Sandbox; "
                   "sandbox = Sandbox({'hostile_probe.py': Path(sys.argv[1])}, Limits(), 'cpu'); "

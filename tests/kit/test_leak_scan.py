@@ -12,7 +12,7 @@ from autograder.course.generator import build
 from autograder.release.contents import GRADER_ONLY, autograder_files, plan, student_files
 from autograder.release.checks import distinctive, distinctive_solution_lines, scan_files
 from autograder.models.training import RECIPES
-from checks_accuracy import MODELS, own_metrics
+from assignments.accuracy_checks import MODELS, own_metrics
 
 ASSIGNMENTS = list(load_config().assignments)
 BOILERPLATE = ["return x", "pass", "import torch", ")", "]", "model.eval()", "super().__init__()",
@@ -32,7 +32,7 @@ def the_plan(name: str):
 
 def reference_q6():
     module = types.ModuleType("q6_lenet")
-    exec(build((KIT_ROOT / "assignments" / "q6_lenet.py").read_text(), sanitize=False), module.__dict__)
+    exec(build((KIT_ROOT / "assignments" / "q6_lenet" / "master.py").read_text(), sanitize=False), module.__dict__)
     return module
 
 
@@ -45,7 +45,7 @@ def test_one_distinctive_solution_line_in_a_shipped_file_is_flagged(line, master
     code = f"def helper(a, b):\n    print(a, b)\n        {line.replace(' ', '  ')}   # shortcut\n    return a\n"
     problems = scan_files({"lenet/tests/helpers.py": code.encode()})
     assert problems == [f"student.zip: lenet/tests/helpers.py holds a distinctive solution line of "
-                        f"assignments/{master}.py: {(line.replace(' ', '  ') + '   # shortcut')!r}."]
+                        f"assignments/{master}/master.py: {(line.replace(' ', '  ') + '   # shortcut')!r}."]
 
 
 @pytest.mark.parametrize("line", BOILERPLATE)
@@ -63,9 +63,9 @@ def test_distinctive_lines_come_from_solutions_and_not_from_stubs_or_statements(
 
 def test_a_grader_only_module_or_oracle_in_student_zip_is_flagged():
     problems = "\n".join(scan_files({"lenet/autograder/models/accuracy.py": b"# renamed\n",
-                                     "lenet/tests/oracles_q6_lenet.py": b"# emptied\n"}))
+                                     "lenet/assignments/q6_lenet/oracles.py": b"# emptied\n"}))
     assert "lenet/autograder/models/accuracy.py is a grader-only engine module" in problems
-    assert "lenet/tests/oracles_q6_lenet.py is a grader-only test oracle" in problems
+    assert "lenet/assignments/q6_lenet/oracles.py is a grader-only test oracle" in problems
 
 
 # -- what the real zips hold --------------------------------------------------------------------------
@@ -85,9 +85,9 @@ def test_answer_shaped_modules_ship_to_the_grader_only(name):
     for module in GRADER_ONLY:
         path = f"autograder/{module.replace('.', '/')}.py"
         assert path not in student and path in grader
-    assert not [n for n in student if PurePosixPath(n).name.startswith("oracles_")]
+    assert not [n for n in student if PurePosixPath(n).name == "oracles.py"]
     if name == "lenet":
-        assert "tests/oracles_q6_lenet.py" in grader
+        assert "assignments/q6_lenet/oracles.py" in grader
     assert {"autograder/grading/plugin.py", "autograder/sandbox/worker.py", "autograder/__init__.py"} <= student
     assert not {"autograder/release/build.py", "autograder/release/mutation.py", "autograder/cli.py"} & student
 
@@ -99,16 +99,21 @@ def test_what_student_zip_imports_when_loaded_is_in_it(name):
         if not path.endswith(".py") or not isinstance(value, Path):
             continue
         for node in ast.parse(value.read_text()).body:  # imports run on loading; those inside functions may not
+            if isinstance(node, ast.ImportFrom) and node.level:  # the library's and the question's own modules
+                package = PurePosixPath(path).parents[node.level - 1]
+                base = package.joinpath(*(node.module or "").split(".")) if node.module else package
+                found = [f"{base}.py", *(f"{base}/{a.name}.py" for a in node.names), f"{base}/__init__.py"]
+                assert any(n in files for n in found), f"{name}: {path} imports {'.' * node.level}{node.module or ''}"
+                continue
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [f"autograder.{node.module}" if node.level else node.module] \
-                if isinstance(node, ast.ImportFrom) and node.module else []
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
             for module in modules:
                 first, *rest = module.split(".")
                 if first == "autograder" and rest:
                     assert f"autograder/{'/'.join(rest)}.py" in files or f"autograder/{'/'.join(rest)}/__init__.py" \
                         in files, f"{name}: {path} imports {module}"
-                elif (KIT_ROOT / "tests" / f"{first}.py").exists():
-                    assert f"tests/{first}.py" in files, f"{name}: {path} imports {module}"
+                elif first == "assignments":
+                    assert f"{'/'.join([first, *rest])}.py" in files, f"{name}: {path} imports {module}"
 
 
 # -- scoring checkpoints without the grader's metrics (student.zip) ------------------------------------

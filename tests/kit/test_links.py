@@ -13,9 +13,9 @@ from autograder.batches.grade import grade_batch
 from autograder.grading.submission import MAX_LINK_HOPS, OpenedSubmission, SubmissionError, locate, unpack
 
 SOLUTIONS = KIT_ROOT / "solutions"
-HIDDEN_TEST = KIT_ROOT / "tests" / "hidden" / "test_q8_output_size.py"
+HIDDEN_TEST = KIT_ROOT / "assignments" / "q8_output_size" / "test_hidden.py"
 QUESTIONS = ["q2_relu", "q8_output_size"]
-PUBLIC_TESTS = [str(KIT_ROOT / "tests" / "public" / f"test_{qid}.py") for qid in QUESTIONS]
+PUBLIC_TESTS = [str(KIT_ROOT / "assignments" / qid / "test_public.py") for qid in QUESTIONS]
 EXPECTED = [f"{qid}.py" for qid in QUESTIONS]
 OUTSIDE = "is a link to a file outside your submission"
 FIX = "Submit the file itself, not a link."
@@ -306,7 +306,7 @@ def test_a_link_to_a_hidden_test_shows_none_of_it(batch):
     assert_refused(graded, texts["reads_hidden_test"], "q2_relu", "q2_relu.py")
     failed = outputs(graded, "q8_output_size")
     assert failed and all("receptive_field" in output and "No such file" in output for output in failed), failed
-    public = (KIT_ROOT / "tests" / "public" / "test_q8_output_size.py").read_text()
+    public = (KIT_ROOT / "assignments" / "q8_output_size" / "test_public.py").read_text()
     secret = [line.strip() for line in HIDDEN_TEST.read_text().splitlines()
               if len(line.strip()) > 30 and line.strip() not in public]
     assert len(secret) > 20

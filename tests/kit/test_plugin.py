@@ -22,10 +22,11 @@ class FakeItem:
 
 
 @pytest.mark.parametrize("path, question", [
-    ("tests/public/test_q8_output_size.py", "q8_output_size"),
-    ("tests/hidden/test_q1_conv.py", "q1_conv"),
+    ("assignments/q8_output_size/test_public.py", "q8_output_size"),
+    ("assignments/q1_conv/test_hidden.py", "q1_conv"),
     ("tests/kit/test_q8_output_size.py", None),
-    ("tests/public/test_helpers.py", None),
+    ("assignments/q8_output_size/checks.py", None),
+    ("assignments/test_public.py", None),
 ])
 def test_a_test_grades_the_question_named_by_its_file(path, question):
     assert question_of(FakeItem(path)) == question
@@ -55,7 +56,7 @@ def test_flaky_student_code_is_explained():
 def test_the_public_tests_apply_no_hypothesis_settings_at_import():
     """A student's run loads the grading profile after collection (Hypothesis costs a second to import, and
     `layers` never needs it); a @settings applied at import would freeze the profile in force before that."""
-    public = sorted((Path(__file__).parents[1] / "public").glob("test_*.py"))
+    public = sorted((Path(__file__).parents[2] / "assignments").glob("*/test_public*.py"))
     assert public
     for path in public:
         assert "@settings" not in path.read_text(), f"{path.name}: use grading.yml's example count instead"

@@ -51,11 +51,12 @@ def test_the_student_zip_holds_stubs_statements_public_tests_and_the_kit(layers)
     questions = list(load_config().assignments[LAYERS].questions)
     for qid in questions:
         assert f"{LAYERS}/{qid}.py" in names
-        assert f"{LAYERS}/tests/public/test_{qid}.py" in names
+        assert f"{LAYERS}/assignments/{qid}/test_public.py" in names
     for name in ("README.md", "requirements.txt", "pytest.ini", "conftest.py", "grading.yml",
-                 "autograder/grading/plugin.py", "tests/conftest.py"):
+                 "autograder/grading/plugin.py", "assignments/conftest.py"):
         assert f"{LAYERS}/{name}" in names
-    assert not [n for n in names if "/hidden/" in n or n.endswith(".pt") or "solutions/" in n]
+    assert not [n for n in names if "test_hidden" in n or n.endswith((".pt", "oracles.py", "master.py", "wrong_answers.yml"))
+                or "solutions/" in n or "/alternatives/" in n]
     handout = zipfile.ZipFile(folder / "student.zip").read(f"{LAYERS}/README.md").decode()
     assert "```bash\npytest\n```" in handout
     assert all(f"## `{qid}.py`" in handout for qid in questions)
@@ -66,7 +67,7 @@ def test_the_autograder_zip_is_laid_out_for_gradescope(layers):
     archive = zipfile.ZipFile(folder / "autograder.zip")
     names = archive.namelist()
     assert {"setup.sh", "run_autograder", "kit/grading.yml", "kit/pyproject.toml"} <= set(names)
-    assert "kit/tests/hidden/test_q1_conv.py" in names
+    assert "kit/assignments/q1_conv/test_hidden.py" in names
     assert archive.getinfo("run_autograder").external_attr >> 16 & 0o111
     assert "/autograder/results/results.json" in archive.read("run_autograder").decode()
     assert names_in(folder / "solutions.zip") == sorted(f"solutions/{q}.py" for q in load_config().assignments[LAYERS].questions)
@@ -91,7 +92,7 @@ def test_otter_gives_a_student_notebook_and_an_autograder_zip(layers):
     assert list((otter / "autograder").glob("*.zip"))
     cells = json.loads((otter / "student" / f"{LAYERS}.ipynb").read_text())["cells"]
     assert any("".join(c["source"]).startswith("%%question q2_relu") for c in cells)
-    assert not (otter / "student" / "kit" / "tests" / "hidden").exists()
+    assert not list((otter / "student" / "kit").rglob("test_hidden*.py"))
 
 
 # -- every check can fail ------------------------------------------------------------------------------
@@ -104,14 +105,14 @@ def test_the_leak_scan_finds_solutions_hidden_tests_checkpoints_and_copied_code(
     body = solution[solution.index("    covered = dilation"):solution.index("    return room // stride + 1")]
     with zipfile.ZipFile(leaky, "a") as archive:
         archive.writestr("layers/notes.txt", solution)                                   # a renamed solution
-        archive.writestr("layers/extra/test_more.py", (KIT_ROOT / "tests/hidden/test_q2_relu.py").read_text())
+        archive.writestr("layers/extra/test_more.py", (KIT_ROOT / "assignments/q2_relu/test_hidden.py").read_text())
         archive.writestr("layers/lenet.pt", b"weights")
         archive.writestr("layers/helpers.py", "def f(size, padding, stride, kernel_size, dilation):\n" + body)
     problems = "\n".join(release_checks.leak_scan(leaky))
     assert "notes.txt is a copy of solutions/q8_output_size.py" in problems
-    assert "test_more.py is a copy of tests/hidden/test_q2_relu.py" in problems
+    assert "test_more.py is a copy of assignments/q2_relu/test_hidden.py" in problems
     assert "lenet.pt is a checkpoint" in problems
-    assert "helpers.py holds solution code of assignments/q8_output_size.py" in problems
+    assert "helpers.py holds solution code of assignments/q8_output_size/master.py" in problems
 
 
 def test_a_stub_that_passes_or_fails_for_another_reason_is_reported():
@@ -149,7 +150,7 @@ def test_mutants_edit_only_solution_code_with_the_three_kinds_of_edit():
     mutants = all_mutants("q8_output_size")
     kinds = {m.change.split(":")[0] for m in mutants}
     assert {"constant + 1", "constant - 1", "swapped operator", "dropped argument"} <= kinds
-    master = (KIT_ROOT / "assignments" / "q8_output_size.py").read_text().splitlines()
+    master = (KIT_ROOT / "assignments" / "q8_output_size" / "master.py").read_text().splitlines()
     inside = release_checks._significant  # noqa: SLF001 - the leak scan's notion of a code line
     for mutant in mutants:
         assert mutant.solution != (KIT_ROOT / "solutions" / "q8_output_size.py").read_text()

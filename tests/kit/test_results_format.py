@@ -11,7 +11,8 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config, question_test_files
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config
+from autograder.course.layout import question_test_files
 from autograder.models.data import CLASSES
 from autograder.batches.forkserver import ForkServers
 from autograder.batches.grade import EXAMPLES, grade_one
@@ -19,7 +20,7 @@ from autograder.sandbox.isolation import NAMESPACES, NONE, USERS, Level, detect_
 from autograder.models.references import ensure_reference_checkpoints
 from autograder.grading.plugin import SANDBOX_KEY, sandbox_level
 from autograder.grading.results import SANDBOX_TEST_NAME, TestOutcome, feedback_markdown, gradescope_results, shares
-from checks_accuracy import LEADERBOARD_NAMES, confusion_text
+from assignments.accuracy_checks import LEADERBOARD_NAMES, confusion_text
 from gradescope_schema import GRADESCOPE_RESULTS, KIT_RESULTS
 
 UNIT_QUESTIONS = ["q2_relu", "q8_output_size"]
@@ -176,7 +177,7 @@ def graded(tmp_path_factory):
         "perfect": (EXAMPLES / "perfect", UNIT_QUESTIONS, question_test_files(UNIT_QUESTIONS)),
         "partly_wrong": (EXAMPLES / "partly_wrong", UNIT_QUESTIONS, question_test_files(UNIT_QUESTIONS)),
         "broken": (EXAMPLES / "perfect", UNIT_QUESTIONS, [out / "test_that_does_not_exist.py"]),
-        "model": (reference, [MODEL_QUESTION], [KIT_ROOT / "tests" / "public" / f"test_{MODEL_QUESTION}__accuracy.py"]),
+        "model": (reference, [MODEL_QUESTION], [KIT_ROOT / "assignments" / MODEL_QUESTION / "test_public_accuracy.py"]),
     }
     with ForkServers(1) as servers:
         graded = {name: grade_one(source, name, out, config, DEFAULT_CONFIG, questions, [str(t) for t in tests],

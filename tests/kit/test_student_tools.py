@@ -20,7 +20,7 @@ QUESTION = "q8_output_size"
 # process: a re-run must see the edited file), then a question the folder does not have.
 CHECKS = f'''
 import json, shutil, sys
-from autograder.grading import check
+from autograder import check
 torch_loaded = "torch" in sys.modules
 runs = [check({QUESTION!r})]
 shutil.copy(sys.argv[1], {QUESTION!r} + ".py")
@@ -38,8 +38,8 @@ def student_folder(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def pytest_on_stubs(student_folder) -> str:
-    """What `pytest tests/public/test_q8_output_size.py` prints on the untouched stubs (check() adds these options)."""
-    run = subprocess.run([*pytest_command(), "--color=no", "--no-header", f"tests/public/test_{QUESTION}.py"],
+    """What `pytest assignments/q8_output_size/test_public.py` prints on the untouched stubs (check() adds these options)."""
+    run = subprocess.run([*pytest_command(), "--color=no", "--no-header", f"assignments/{QUESTION}/test_public.py"],
                          cwd=student_folder, env=student_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True, timeout=300)
     return run.stdout
@@ -92,8 +92,8 @@ def test_importing_check_loads_no_torch(checks):
 
 
 def test_the_student_zip_ships_check_and_its_package_exports_it(student_folder):
-    assert (student_folder / "autograder" / "check.py").exists()
-    assert "from .check import check" in (student_folder / "autograder" / "__init__.py").read_text()
+    assert (student_folder / "autograder" / "grading" / "check.py").exists()
+    assert "from autograder.grading.check import check" in (student_folder / "autograder" / "__init__.py").read_text()
 
 
 def test_check_imports_from_the_kit_too(tmp_path):

@@ -9,7 +9,8 @@ import pytest
 
 from autograder.sandbox import errors
 from autograder.batches import grade
-from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, Limits, load_config, question_test_files
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, Limits, load_config
+from autograder.course.layout import question_test_files
 from autograder.batches.grade import default_submissions, grade_batch
 from autograder.grading.results import graded_tests
 from autograder.sandbox.supervisor import Sandbox

@@ -13,10 +13,10 @@ SUBMITTED = ""  # writes them in, as if the attacker had guessed them
 def targets():
     parent = f"/proc/{os.getppid()}"  # the grading process (cold) or the zygote (warm grading)
     results = Path(GRADED, "reads_hidden_material", "results.json")
-    return [KIT / "tests/hidden/test_q8_output_size.py", KIT / "solutions/q8_output_size.py",
-            KIT / "assignments/q8_output_size.py", KIT / "grading.yml",
-            Path(parent, "cwd/tests/hidden/test_q8_output_size.py"), Path(parent, "environ"),
-            Path(f"/proc/1/root{KIT}/tests/hidden/test_q8_output_size.py"),
+    return [KIT / "assignments/q8_output_size/test_hidden.py", KIT / "solutions/q8_output_size.py",
+            KIT / "assignments/q8_output_size/master.py", KIT / "grading.yml",
+            Path(parent, "cwd/assignments/q8_output_size/test_hidden.py"), Path(parent, "environ"),
+            Path(f"/proc/1/root{KIT}/assignments/q8_output_size/test_hidden.py"),
             Path(SUBMITTED, "q8_output_size.py"),
             results.parent.parent / "perfect" / "results.json"]
 

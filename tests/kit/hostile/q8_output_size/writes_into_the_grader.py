@@ -11,7 +11,7 @@ GRADED = ""  # the batch's results folder on the grading machine: the kit's test
 def receptive_field(layers):
     results = Path(GRADED, "writes_into_the_grader", "results.json")
     report = []
-    for target in (results, KIT / "autograder/hostile_was_here.py", KIT / "tests/hidden/hostile_was_here.py"):
+    for target in (results, KIT / "autograder/hostile_was_here.py", KIT / "assignments/q8_output_size/hostile_was_here.py"):
         try:
             Path(target).write_text(FORGED)
             report.append(f"{target}: WRITTEN")

@@ -9,7 +9,7 @@ def identity():
     """The worker's user and whether the kit's hidden tests are visible from it."""
     import autograder.sandbox.worker
     kit = os.path.dirname(os.path.dirname(autograder.sandbox.worker.__file__))
-    return {"uid": os.getuid(), "euid": os.geteuid(), "sees_hidden_tests": os.path.exists(f"{kit}/tests/hidden")}
+    return {"uid": os.getuid(), "euid": os.geteuid(), "sees_hidden_tests": os.path.exists(f"{kit}/assignments")}
 
 
 def detached_sleeper():

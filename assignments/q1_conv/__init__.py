@@ -1,0 +1,1 @@
+"""The tests of q1_conv and what they import."""

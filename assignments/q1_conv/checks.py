@@ -1,0 +1,162 @@
+"""Checks for q1 (convolution): tensor comparisons and conv2d calls, with student-facing messages."""
+import torch
+import torch.nn.functional as F
+
+from autograder.sandbox.errors import StudentError
+from ..checks import backpropagate
+
+# torch functions that compute a convolution (their __name__ as the worker's ban sees it)
+CONV_FUNCTIONS = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+                  "convolution", "convolution.default", "conv2d.default", "_convolution", "convolution_backward",
+                  "convolution_backward.default", "conv_tbc", "mkldnn_convolution", "cudnn_convolution",
+                  "miopen_convolution", "_conv_depthwise2d", "slow_conv_dilated2d", "thnn_conv2d",
+                  "_slow_conv2d_forward", "conv2d_input", "conv2d_weight")
+SHOWN_VALUES = 12  # tensors with at most this many elements are shown with their values
+
+
+def _number(value: float, digits: int = 6) -> str:
+    return f"{value:.{digits}g}"
+
+
+def _values(tensor: torch.Tensor, digits: int = 6) -> str:
+    """A small tensor's values as nested lists of short numbers."""
+    def nest(item):
+        return "[" + ", ".join(nest(i) for i in item) + "]" if isinstance(item, list) else _number(item, digits)
+    return nest(tensor.detach().double().tolist())
+
+
+def describe_tensor(tensor) -> str:
+    """A tensor as feedback shows it: dtype and shape, and its values when it is small."""
+    if not isinstance(tensor, torch.Tensor):
+        return repr(tensor)
+    text = f"{str(tensor.dtype).removeprefix('torch.')} tensor of shape {tuple(tensor.shape)}"
+    if 0 < tensor.numel() <= SHOWN_VALUES:
+        text += f" {_values(tensor, digits=4)}"
+    return text
+
+
+def show_conv_call(x, weight, bias=None, **hyper) -> str:
+    """A conv2d call as feedback shows it, e.g. conv2d(x=float32 tensor of shape (1, 2, 5, 5), ..., stride=2)."""
+    parts = [f"x={describe_tensor(x)}", f"weight={describe_tensor(weight)}", f"bias={describe_tensor(bias)}"]
+    parts += [f"{name}={value!r}" for name, value in hyper.items()]
+    return f"conv2d({', '.join(parts)})"
+
+
+def expect_close(got, expected, call, what="the output", dtype=None, rtol=1e-5, atol=1e-8, allowed=None):
+    """Fail with student feedback unless `got` is a tensor like `expected`: shape, dtype, then values.
+
+    Values must agree within atol + rtol * |expected|, or within the elementwise tensor `allowed`
+    when it is given. dtype defaults to expected's; comparison is in float64.
+    """
+    dtype = expected.dtype if dtype is None else dtype
+    kind = getattr(got, "remote_type", type(got).__name__)
+    assert isinstance(got, torch.Tensor), f"{call}: {what} should be a tensor, got {kind} {got!r}"
+    assert tuple(got.shape) == tuple(expected.shape), (
+        f"{call}: {what} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}")
+    assert got.dtype == dtype, (
+        f"{call}: {what} has dtype {str(got.dtype).removeprefix('torch.')}, expected "
+        f"{str(dtype).removeprefix('torch.')}")
+    got64, expected64 = got.detach().cpu().double(), expected.detach().cpu().double()
+    tolerance = atol + rtol * expected64.abs() if allowed is None else allowed.detach().cpu().double()
+    error = (got64 - expected64).abs()
+    wrong = ~(error <= tolerance)  # NaN counts as wrong
+    if not wrong.any():
+        return
+    first = tuple(wrong.nonzero()[0].tolist())
+    worst = tuple(int(i) for i in torch.unravel_index(error.nan_to_num(float("inf")).argmax(), error.shape))
+    message = (f"{call}: {what} is wrong at {int(wrong.sum())} of {wrong.numel()} positions. "
+               f"First at index {first}: expected {_number(expected64[first])}, got {_number(got64[first])}; "
+               f"largest error {_number(error[worst])} at index {worst}.")
+    if expected.numel() <= SHOWN_VALUES:
+        message += f"\nExpected {_values(expected64)}\ngot      {_values(got64)}"
+    raise AssertionError(message)
+
+
+def _allowance(bound: torch.Tensor, terms: int, dtype: torch.dtype) -> torch.Tensor:
+    """Rounding error any correct implementation stays within: a sum of `terms` products whose absolute
+    values add up to `bound`, computed in `dtype` in any order (with an 8x margin)."""
+    return 4 * (terms + 2) * torch.finfo(dtype).eps * bound
+
+
+def conv2d_reference(x, weight, bias, hyper, grad_output=None) -> dict:
+    """F.conv2d in float64 on the same inputs, with the rounding each result may show.
+
+    Returns {"output", "output_allowed"} and, with grad_output, {"grads": {0: x, 1: weight, 2: bias},
+    "grads_allowed": {...}}; bias entries only when bias is not None.
+    """
+    tensors = [t.detach().double().requires_grad_() for t in (x, weight) + ((bias,) if bias is not None else ())]
+    absolute = [t.detach().abs().requires_grad_() for t in tensors]
+    output = F.conv2d(*tensors[:2], tensors[2] if bias is not None else None, **hyper)
+    bound = F.conv2d(*absolute[:2], absolute[2] if bias is not None else None, **hyper)
+    out_channels, in_channels, kernel_h, kernel_w = weight.shape
+    result = {"output": output.detach(),
+              "output_allowed": _allowance(bound.detach(), in_channels * kernel_h * kernel_w + 1, x.dtype)}
+    if grad_output is not None:
+        grads = backpropagate(output, tensors, grad_output.double())
+        bounds = backpropagate(bound, absolute, grad_output.double().abs())
+        positions = output.shape[0] * output.shape[2] * output.shape[3]
+        terms = [out_channels * kernel_h * kernel_w, positions, positions]
+        result["grads"] = dict(enumerate(grads))
+        result["grads_allowed"] = {i: _allowance(b, terms[i], x.dtype) for i, b in enumerate(bounds)}
+    return result
+
+
+def conv2d_output_shape(x, weight, **hyper) -> tuple:
+    """The shape of F.conv2d's output for these arguments, from torch itself (no formula here: that is q8's
+    answer) on one image of zeros (the meta device would import sympy, a second, on its first use)."""
+    one = F.conv2d(x.new_zeros((1, *x.shape[1:])), weight.new_zeros(weight.shape), **hyper)
+    return (x.shape[0], *one.shape[1:])
+
+
+def _raised(exc: StudentError) -> str:
+    return f"{exc.remote_type}: {exc.message}\n{exc.traceback}".strip()
+
+
+def expect_conv2d_output(student, x, weight, bias=None, **hyper):
+    """The student's conv2d (convolution functions banned) must give F.conv2d's output."""
+    call = show_conv_call(x, weight, bias, **hyper)
+    reference = conv2d_reference(x, weight, bias, hyper)
+    try:
+        got = student.q1_conv.conv2d.forbidding(*CONV_FUNCTIONS)(x, weight, bias, **hyper)
+    except StudentError as exc:
+        raise AssertionError(f"{call}: expected an output of shape {tuple(reference['output'].shape)} "
+                             f"(F.conv2d accepts these arguments), but it raised {_raised(exc)}") from None
+    expect_close(got, reference["output"], call, dtype=x.dtype, allowed=reference["output_allowed"])
+
+
+GRADIENT_NAMES = {0: "x", 1: "weight", 2: "bias"}
+
+
+def expect_conv2d_gradients(student, x, weight, bias, grad_output, **hyper):
+    """Backpropagating grad_output through the student's conv2d must give F.conv2d's gradients."""
+    expect_conv2d_output(student, x, weight, bias, **hyper)  # a wrong output shape would break backward
+    call = show_conv_call(x, weight, bias, **hyper)
+    reference = conv2d_reference(x, weight, bias, hyper, grad_output)
+    conv2d = student.q1_conv.conv2d.forbidding(*CONV_FUNCTIONS)
+    try:
+        _, grads = conv2d.gradients(x, weight, bias, grad_output=grad_output, **hyper)
+    except StudentError as exc:
+        raise AssertionError(f"{call}, then backpropagating a gradient of shape {tuple(grad_output.shape)}: "
+                             f"it raised {_raised(exc)}") from None
+    for position, expected in reference["grads"].items():
+        name = GRADIENT_NAMES[position]
+        got = grads.get(position)
+        assert got is not None, (
+            f"{call}: no gradient reaches {name}: your output does not depend on {name} through autograd "
+            "(use it in tensor operations; avoid .detach(), .item(), .numpy() and tensors built from numbers)")
+        expect_close(got, expected, call, what=f"the gradient with respect to {name}", dtype=x.dtype,
+                     allowed=reference["grads_allowed"][position])
+
+
+def expect_conv2d_error(student, x, weight, bias, reason, **hyper):
+    """The student's conv2d must raise a RuntimeError, as F.conv2d does, for `reason`."""
+    call = show_conv_call(x, weight, bias, **hyper)
+    try:
+        got = student.q1_conv.conv2d.forbidding(*CONV_FUNCTIONS)(x, weight, bias, **hyper)
+    except RuntimeError:  # a stub's NotImplementedError never arrives as one (autograder.sandbox.errors)
+        return
+    except StudentError as exc:
+        raise AssertionError(f"{call} should raise RuntimeError like F.conv2d ({reason}), but raised "
+                             f"{_raised(exc)}") from None
+    raise AssertionError(f"{call} should raise RuntimeError like F.conv2d ({reason}), but returned "
+                         f"{describe_tensor(got)}")

@@ -1,0 +1,1 @@
+"""The tests of q2_relu and what they import."""

@@ -1,0 +1,1 @@
+"""The tests of q4_avg_pool and what they import."""

@@ -1,0 +1,1 @@
+"""The tests of q5_linear and what they import."""

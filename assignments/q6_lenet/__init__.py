@@ -1,0 +1,1 @@
+"""The tests of q6_lenet and what they import."""

@@ -1,0 +1,1 @@
+"""The tests of q7_efficientnet and what they import."""

@@ -1,0 +1,1 @@
+"""The tests of q9_batch_norm and what they import."""
