@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the kit this fil
 import torch  # noqa: E402
 
 from autograder.release import checks as release_checks  # noqa: E402
-from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, Limits, load_config, pytest_env
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, Limits, load_config
+from autograder.grading.environment import pytest_env
 from autograder.course.layout import question_test_files  # noqa: E402
 from autograder.batches.grade import EXAMPLES, grade_batch  # noqa: E402
 from autograder.sandbox.supervisor import Sandbox  # noqa: E402

@@ -135,7 +135,8 @@ class DaskExecutor:
     def submit(self, job, entry, out: Path, config, config_path: Path, tests, stop) -> Future:
         from distributed import KilledWorker
 
-        from autograder.batches.grade import broken_results, write_result
+        from autograder.batches.grade import write_result
+        from autograder.grading.results import broken_results
 
         graded: Future = Future()
         try:

@@ -11,7 +11,8 @@ import sys
 import time
 import traceback
 
-from autograder.course.config import KIT_ROOT, pytest_env
+from autograder.course.config import KIT_ROOT
+from autograder.grading.environment import pytest_env
 from autograder.sandbox.isolation import die_with_parent, end_workers_of, kill
 from autograder.sandbox.zygote import ZYGOTE_ENV, Zygote
 

@@ -21,7 +21,7 @@ from autograder.batches.forkserver import ColdRunner, ForkServers
 from autograder.reports.gradebook import write_batch_reports
 from autograder.sandbox.isolation import detect_level, grader_files_locked
 from autograder.batches.manifest import Entry, Manifest, content_hash, tests_hash
-from autograder.grading.results import TEXT_FORMATS, feedback_markdown, points
+from autograder.grading.results import broken_results, feedback_markdown, points
 
 EXAMPLES = KIT_ROOT / "examples" / "submissions"
 START_SLACK_SECONDS = 180  # interpreter and worker start-ups, the grader's own oracles
@@ -129,18 +129,6 @@ def write_result(out: Path, submission: Submission, questions: list[str], files:
         os.replace(partial, target)
     results = json.loads(files["results.json"])
     return Graded(submission.name, submission.source, results, status, questions)
-
-
-def broken_results(config: GradingConfig, questions: list[str], problem: str, seconds: float) -> dict:
-    """Zero for every question, with the reason, when the grading process itself failed."""
-    return {
-        "score": 0.0, "max_score": sum(config.questions[q].points for q in questions),
-        "execution_time": round(seconds, 2), "tests": [],
-        "output": f"Your submission could not be graded: {problem}. The course staff have the grader's log.",
-        **TEXT_FORMATS,
-        "extra_data": {"questions": {q: {"score": 0.0, "max_score": config.questions[q].points,
-                                         "title": config.questions[q].title} for q in questions}},
-    }
 
 
 def grade_batch(sources: list[Path], out: Path, config: GradingConfig, config_path: Path, questions: list[str],

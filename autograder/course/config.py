@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import os
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,9 +200,3 @@ def _convert(kind, value, path: str, key: str):
         return value
     names = {float: "a number", int: "a whole number", str: "a string"}
     raise ConfigError(f"{where}: expected {names.get(kind, kind)}, got {value!r}.")
-
-
-def pytest_env(drop: tuple[str, ...] = (), **extra: str) -> dict[str, str]:
-    """This process's environment for a kit pytest run in another process: without PYTEST_ADDOPTS (and the
-    names in `drop`), so a user's own pytest options cannot change a grade; plus `extra`."""
-    return {**{k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", *drop)}, **extra}

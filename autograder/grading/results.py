@@ -111,6 +111,12 @@ def gradescope_results(outcomes: list[TestOutcome], config: GradingConfig, quest
     return results
 
 
+def broken_results(config: GradingConfig, questions: list[str], problem: str, seconds: float) -> dict:
+    """results.json when the grading process itself failed: no tests, zero for every question, and the reason."""
+    return gradescope_results([], config, questions, seconds, [f"Your submission could not be graded: {problem}. "
+                                                               "The course staff have the grader's log."])
+
+
 def graded_tests(results: dict) -> list[dict]:
     """The tests[] entries that carry points: all but the staff-only sandbox entry."""
     return [test for test in results.get("tests", []) if "max_score" in test]

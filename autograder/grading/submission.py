@@ -61,12 +61,14 @@ def too_large(path: Path) -> SubmissionError:
                            f"{MAX_UNZIPPED_BYTES >> 20} MiB unpacked).")
 
 
-def unpack(path: Path, into: Path) -> list[str]:
-    """Extract a zip submission safely into `into`; return its link members that lead outside it.
+def unpack(path: Path, into: Path, executables: bool = False) -> list[str]:
+    """Extract a zip (a submission, or a release zip) safely into `into`; return its link members that lead
+    outside it.
 
     No link is created: one that stays inside the zip becomes a copy of the file it names (a link to a
     folder or to nothing is left out; the folder's files are there anyway), one that leads outside is
-    left out and returned, so that locate() can say it was refused.
+    left out and returned, so that locate() can say it was refused. executables: members stored with an
+    execute bit (a release's scripts) become executable; a submission's files never do.
     """
     try:
         with zipfile.ZipFile(path) as archive:
@@ -83,6 +85,8 @@ def unpack(path: Path, into: Path) -> list[str]:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     with archive.open(member) as source, open(target, "wb") as sink:
                         shutil.copyfileobj(source, sink)
+                    if executables and member.external_attr >> 16 & 0o111:
+                        target.chmod(0o755)
     except zipfile.BadZipFile as exc:
         raise SubmissionError(f"{path.name}: not a valid zip file ({exc}); zip the folder again.") from None
     budget = MAX_UNZIPPED_BYTES - sum(m.file_size for m in members if not is_link(m))

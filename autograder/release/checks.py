@@ -13,7 +13,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from autograder.course.config import KIT_ROOT, pytest_env
+from autograder.course.config import KIT_ROOT
+from autograder.grading.environment import pytest_env
 from autograder.course.layout import (ALTERNATIVES, ORACLES, master_file, question_folder, question_ids,
                                        question_test_files, shown)
 from autograder.course.generator import generated_files
@@ -21,6 +22,7 @@ from autograder.course.markers import LINE, solution_regions, without_marker
 from autograder.release.mutation import MUTANTS_PER_QUESTION, MutationReport, measure_test_power
 from autograder.release.contents import GRADER_ONLY, Plan
 from autograder.grading.results import graded_tests
+from autograder.grading.submission import unpack
 
 STATE_NAMES = {"results.json", "feedback.md", "gradebook.csv", "checkpoints.json", "grader.log"}
 STATE_PARTS = {"__pycache__", ".hypothesis", ".pytest_cache", "graded", "solutions", "hidden"}
@@ -199,15 +201,6 @@ def load_results(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def unpack(zip_path: Path, into: Path) -> Path:
-    with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(into)
-        for info in archive.infolist():
-            if info.external_attr >> 16 & 0o111:
-                (into / info.filename).chmod(0o755)
-    return into
-
-
 def pytest_command() -> list[str]:
     """`pytest` as students type it: the console script next to this Python (it adds no folder to sys.path).
 
@@ -260,7 +253,8 @@ def check_student_zip(plan: Plan, zip_path: Path, workdir: Path, with_reference:
     """Unzip student.zip and run the handout's command: on the stubs, or with the reference dropped in."""
     label = "with the reference dropped in" if with_reference else "on the stubs"
     check = Check(f"student.zip: `pytest` {label}")
-    folder = unpack(zip_path, workdir) / plan.name
+    unpack(zip_path, workdir, executables=True)
+    folder = workdir / plan.name
     if with_reference:
         place(reference_files(plan), folder)
     results_path = workdir / "results.json"
@@ -289,7 +283,7 @@ def check_gradescope(plan: Plan, zip_path: Path, workdir: Path, submission: dict
     label = "the reference gets full marks" if full_marks else "the stubs get zero"
     check = Check(f"autograder.zip: {label}")
     root = workdir / "autograder"
-    unpack(zip_path, root / "source")
+    unpack(zip_path, root / "source", executables=True)
     place(submission, root / "submission")
     (root / "results").mkdir()
     run = subprocess.run(["bash", str(root / "source" / "run_autograder")], cwd=root, stdin=subprocess.DEVNULL,

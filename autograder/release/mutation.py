@@ -11,7 +11,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.course.config import KIT_ROOT, pytest_env
+from autograder.course.config import KIT_ROOT
+from autograder.grading.environment import pytest_env
 from autograder.course.layout import master_file, question_test_files, shown
 from autograder.course.generator import build
 from autograder.course.markers import parse

@@ -18,6 +18,7 @@ import yaml
 
 from autograder.course.config import KIT_ROOT
 from autograder.course.layout import master_file, question_test_files
+from autograder.grading.results import shares
 
 OTTER_TEST = '''""" # BEGIN TEST CONFIG
 points: {points}
@@ -101,13 +102,10 @@ def graded_tests(plan, workdir: Path) -> list[dict]:
                     f"--in-process={manifest}", f"--rootdir={KIT_ROOT}", f"--grading-config={plan.config_path}",
                     "-p", "no:cacheprovider"], cwd=KIT_ROOT, capture_output=True, check=False)
     tests = json.loads(out.read_text()) if out.exists() else []
-    for question in plan.questions:
+    for question in plan.questions:  # the grader's rule (results.shares): the same points per test as results.json
         own = [t for t in tests if t["question"] == question]
-        weights, points = sum(t["weight"] for t in own), plan.config.questions[question].points
-        for test in own:
-            test["points"] = round(points * test["weight"] / weights, 4)
-        if own:  # the last share takes the rounding, so that the shares add up to the question's points
-            own[-1]["points"] = round(points - sum(t["points"] for t in own[:-1]), 4)
+        for test, share in zip(own, shares(plan.config.questions[question].points, [t["weight"] for t in own])):
+            test["points"] = float(share)
     return tests
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from autograder.sandbox.worker import OUTPUT_END
+from autograder.sandbox.protocol import OUTPUT_END
 
 
 class OutputCapture:

@@ -12,6 +12,11 @@ import time
 
 import torch
 
+# What the worker writes besides frames: the end of a call's output on stdout, and its exit statuses.
+OUTPUT_END = b"\0autograder-output-end:%d\0"
+EXIT_PIPE_LOST = 86    # the worker cannot read requests or send replies: student code closed or replaced the pipe
+EXIT_UNSENDABLE = 87   # the worker cannot encode even an error reply: student code broke Python or torch
+
 HEADER = struct.Struct("<Q")
 HANDLE_KEY = "__autograder_handle__"
 SCALARS = (type(None), bool, int, float, complex, str, bytes, torch.dtype, torch.device)

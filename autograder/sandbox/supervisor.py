@@ -19,7 +19,7 @@ from autograder.sandbox import protocol
 from autograder.course.config import Limits
 from autograder.sandbox.capture import OutputCapture
 from autograder.sandbox.launch import START_SECONDS
-from autograder.sandbox.worker import EXIT_PIPE_LOST, EXIT_UNSENDABLE
+from autograder.sandbox.protocol import EXIT_PIPE_LOST, EXIT_UNSENDABLE
 
 PIPE_HINT = "did your code write to, close or replace the grader's pipe? Only the values your code returns count."
 _warned: set[str] = set()

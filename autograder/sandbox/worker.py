@@ -19,10 +19,8 @@ from torch.overrides import TorchFunctionMode
 from autograder.sandbox import harness
 from autograder.sandbox import isolation
 from autograder.sandbox import protocol
+from autograder.sandbox.protocol import EXIT_PIPE_LOST, EXIT_UNSENDABLE, OUTPUT_END
 
-OUTPUT_END = b"\0autograder-output-end:%d\0"
-EXIT_PIPE_LOST = 86    # the worker cannot read requests or send replies: student code closed or replaced the pipe
-EXIT_UNSENDABLE = 87   # the worker cannot encode even an error reply: student code broke Python or torch
 
 
 class BanWatch(TorchFunctionMode):

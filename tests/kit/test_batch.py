@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config, pytest_env
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config
+from autograder.grading.environment import pytest_env
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,8 @@ from distributed import Client
 
 from autograder.batches.inputs import Submission
 from autograder.batches.clusters import start_cluster
-from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config, pytest_env
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config
+from autograder.grading.environment import pytest_env
 from autograder.batches.dask_grading import DaskExecutor
 from autograder.batches.grade import Job, grade_work
 from dask_cluster import kill_worker

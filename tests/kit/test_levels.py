@@ -12,7 +12,8 @@ import pytest
 
 from autograder.sandbox import isolation
 from autograder.release import build as release
-from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config, pytest_env
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config
+from autograder.grading.environment import pytest_env
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,8 @@ import pytest
 import yaml
 from student_folder import unzipped_student_folder
 
-from autograder.course.config import KIT_ROOT, load_config, pytest_env
+from autograder.course.config import KIT_ROOT, load_config
+from autograder.grading.environment import pytest_env
 
 pytestmark = pytest.mark.slow
 

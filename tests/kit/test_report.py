@@ -50,7 +50,7 @@ def results(index: int) -> dict:
 
 
 def broken() -> dict:
-    """What grade.broken_results writes: no tests, every question 0."""
+    """What results.broken_results writes: no tests, every question 0."""
     return {"score": 0.0, "max_score": 30.0, "tests": [], "output": "could not be graded",
             "extra_data": {"questions": {q: {"score": 0.0, "max_score": p, "title": q} for q, p in QUESTIONS.items()}}}
 
