@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from autograder.course.registry import load_registry
 from autograder.models.figures import plot_confusion
 from autograder.models.data import CLASSES, ImageSet
 from autograder.sandbox.errors import SandboxError, StudentError
@@ -22,13 +23,11 @@ GRADER = importlib.util.find_spec("autograder.models.accuracy") is not None
 if GRADER:
     from autograder.models.accuracy import confusion_matrix, per_class_accuracy
 
-# checkpoint -> (question, the class or function of it that builds the model, its arguments): the kit's training
-# recipes' (autograder/models/training.py, which student.zip leaves out too; tests/kit/test_leak_scan.py keeps them equal)
-MODELS = {"lenet": ("q6_lenet", "LeNet", (10,)), "simple_nn": ("q6_lenet", "SimpleNN", (10,)),
-          "efficientnet": ("q7_efficientnet", "efficientnet", ("b0", 10))}
 
-TITLES = {"lenet": "LeNet", "simple_nn": "the fully connected network (SimpleNN)", "efficientnet": "EfficientNet-B0"}
-LEADERBOARD_NAMES = {"lenet": "LeNet acc", "simple_nn": "SimpleNN acc", "efficientnet": "EffNet acc"}  # column headers
+def model(name: str):
+    """The registered model of a checkpoint name: its question, factory, title and leaderboard column
+    (the question's models.yml, which student.zip ships with the question's tests)."""
+    return load_registry().model(name)
 
 
 @dataclass
@@ -43,7 +42,7 @@ class Scored:
 
     @property
     def title(self) -> str:
-        return f"{TITLES[self.name]} ({self.name}.pt)"
+        return f"{model(self.name).title} ({self.name}.pt)"
 
     def accuracy(self) -> float:
         return self.overall
@@ -64,23 +63,23 @@ class CheckpointScorer:
     def _score(self, name: str) -> Scored:
         if f"{name}.pt" in self.student.refused:
             return Scored(name, None, self.student.refused[f"{name}.pt"])
-        question, factory, args = MODELS[name]
+        entry = model(name)
         try:
-            model = getattr(getattr(self.student, question), factory)(*args)
-            logits = self.student.harness.predict_from_checkpoint(model, f"{name}.pt", self.test_set.images,
+            built = getattr(getattr(self.student, entry.question), entry.factory)(*entry.args)
+            logits = self.student.harness.predict_from_checkpoint(built, f"{name}.pt", self.test_set.images,
                                                                   device=self.device.type)
         except (StudentError, SandboxError) as exc:
             return Scored(name, None, str(exc))
         expected = (len(self.test_set), len(CLASSES))
         if not hasattr(logits, "shape") or tuple(logits.shape) != expected:
             shape = tuple(logits.shape) if hasattr(logits, "shape") else type(logits).__name__
-            return Scored(name, None, f"{TITLES[name]} should give logits of shape {expected} for the "
+            return Scored(name, None, f"{entry.title} should give logits of shape {expected} for the "
                                       f"{len(self.test_set)} test images, but gave {shape}.")
         predictions, labels = logits.argmax(dim=1), self.test_set.labels
         overall = float((predictions == labels).double().mean())
         confusion, per_class, note = (grader_metrics(predictions, labels) if GRADER
                                       else own_metrics(self.student, predictions, labels))
-        figure = None if confusion is None else plot_confusion(confusion, CLASSES, f"{TITLES[name]} on "
+        figure = None if confusion is None else plot_confusion(confusion, CLASSES, f"{entry.title} on "
                                                                f"{self.test_set.name}",
                                                                self.report_dir / f"confusion_{name}.png")
         return Scored(name, confusion, figure=figure, overall=overall, per_class=per_class, note=note)
@@ -176,7 +175,7 @@ def report(scored: Scored, per_class_threshold: float, test_set: ImageSet) -> st
 def expect_overall_accuracy(scored: Scored, threshold, test_set: ImageSet, record_property) -> None:
     measured(scored)
     record_property("report", report(scored, threshold.per_class, test_set))
-    record_property("leaderboard", {"name": LEADERBOARD_NAMES[scored.name], "value": round(scored.accuracy(), 4)})
+    record_property("leaderboard", {"name": model(scored.name).leaderboard, "value": round(scored.accuracy(), 4)})
     assert scored.accuracy() >= threshold.overall, (
         f"{scored.title} reached {scored.accuracy():.1%} on the test images; it needs at least "
         f"{threshold.overall:.1%}. Train longer or with a better learning rate, and check that the model you "
@@ -200,4 +199,4 @@ def expect_better(better: Scored, worse: Scored, margin: float) -> None:
     wanted = f"at least {margin:.1%} more accurate" if margin > 0 else "at least as accurate"
     assert gap >= margin, (
         f"{better.title} reached {better.accuracy():.1%} and {worse.title} {worse.accuracy():.1%}: "
-        f"{TITLES[better.name]} should be {wanted} (it is {gap:+.1%}).")
+        f"{model(better.name).title} should be {wanted} (it is {gap:+.1%}).")

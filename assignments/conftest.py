@@ -1,9 +1,12 @@
-"""Shared test set-up. The `student`, `device`, `grading_config` and `report_dir` fixtures, --submission
-and the points marker come from autograder.grading.plugin (loaded by pyproject's addopts); this folder is
-on sys.path, so tests import their strategies and checks with `from strategies import ...`."""
+"""The question tests' fixtures: the test images, the accuracy thresholds, submitted checkpoints scored. The
+`student`, `device`, `grading_config` and `report_dir` fixtures, --submission and the points marker come from
+autograder.grading.plugin (loaded by pyproject's addopts)."""
 import pytest
 
+from autograder.course.config import AccuracyThreshold
+from autograder.course.registry import load_registry
 from autograder.models.data import DataUnavailable, load
+
 from .accuracy_checks import CheckpointScorer
 
 
@@ -18,12 +21,15 @@ def test_set(grading_config):
 
 @pytest.fixture(scope="session")
 def thresholds(grading_config):
-    """The accuracy thresholds for the dataset in use (grading.yml thresholds.<data.name>)."""
+    """thresholds["lenet"], thresholds["lenet_over_simple_nn"]: the accuracy thresholds for the dataset in use
+    (grading.yml thresholds.<data.name>), by model and comparison; one grading.yml leaves out is 0."""
     name = grading_config.data.name
     if name not in grading_config.thresholds:
         raise pytest.UsageError(f"grading.yml has no thresholds for data.name {name!r}; add thresholds.{name} "
                                 "(run `autograder calibrate` to choose them).")
-    return grading_config.thresholds[name]
+    registry = load_registry()
+    return {**{m: AccuracyThreshold() for m in registry.models}, **{c: 0.0 for c in registry.comparisons},
+            **grading_config.thresholds[name]}
 
 
 @pytest.fixture(scope="session")

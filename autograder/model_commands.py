@@ -9,26 +9,25 @@ from pathlib import Path
 import torch
 
 from autograder.course.config import GradingConfig
+from autograder.course.registry import load_registry
 from autograder.models.accuracy import accuracy_table, overall_accuracy, per_class_accuracy
 from autograder.models.data import CLASSES, load
 from autograder.models.devices import DeviceUnavailable, resolve_device
 from autograder.models.figures import plot_examples
 from autograder.models.references import train_reference
-from autograder.models.training import RECIPES, SOLUTIONS, evaluate, train
-
-COMPARISONS = {"lenet_over_simple_nn": ("lenet", "simple_nn"), "efficientnet_over_lenet": ("efficientnet", "lenet")}
+from autograder.models.training import SOLUTIONS, evaluate, train
 
 
 def models_of(targets: list[str], config: GradingConfig) -> list[str]:
     """Checkpoint names for command-line targets: a model name (lenet) or a question id (q6_lenet)."""
-    names = []
+    names, models = [], load_registry().models
     for target in targets:
-        if target in RECIPES:
+        if target in models:
             names.append(target)
         elif target in config.questions and config.questions[target].checkpoints:
             names += config.checkpoint_models([target])
         else:
-            choices = ", ".join(f"{m} ({r.question})" for m, r in RECIPES.items())
+            choices = ", ".join(f"{m} ({model.question})" for m, model in models.items())
             raise SystemExit(f"error: {target!r} is not a model or a question with checkpoints; choose from {choices}.")
     return list(dict.fromkeys(names))
 
@@ -68,13 +67,13 @@ def calibrate_command(args, config: GradingConfig) -> int:
     train_set, test_set = load(config.data, "train"), load(config.data, "test")
     overall: dict[str, list[float]] = {}
     for name in names:
-        recipe = RECIPES[name]
-        epochs = args.epochs or recipe.epochs
+        reference = load_registry().model(name)
+        epochs = args.epochs or reference.recipe.epochs
         worst_class = []
         for seed in range(args.seeds):
             torch.manual_seed(seed)
-            model = recipe.build()
-            history = train(model, recipe, train_set, test_set, epochs, device, seed=seed, progress=False)
+            model = reference.build()
+            history = train(model, reference.recipe, train_set, test_set, epochs, device, seed=seed, progress=False)
             confusion = evaluate(model, test_set, device)
             overall.setdefault(name, []).append(overall_accuracy(confusion))
             worst_class.append(float(per_class_accuracy(confusion).min()))
@@ -88,7 +87,7 @@ def calibrate_command(args, config: GradingConfig) -> int:
               f"{suggest(overall[name]):.2f}")
         print(f"  weakest class: mean {statistics.mean(worst_class):.1%}, suggested per-class threshold "
               f"{suggest(worst_class):.2f}\n")
-    for key, (better, worse) in COMPARISONS.items():
+    for key, (better, worse) in load_registry().comparisons.items():
         if better in overall and worse in overall:
             gaps = [b - w for b, w in zip(overall[better], overall[worse])]
             print(f"{key}: gap mean {statistics.mean(gaps):.1%}, suggested margin {suggest(gaps):.2f}")

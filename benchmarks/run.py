@@ -248,14 +248,15 @@ def otter_comparison(args, warm_per_submission: float) -> dict:
 
 def training(args, config) -> None:
     from autograder.models.data import load
-    from autograder.models.training import RECIPES, train
+    from autograder.course.registry import load_registry
+    from autograder.models.training import train
     train_set, test_set = load(config.data, "train"), load(config.data, "test")
     if args.quick:
         train_set = dataclasses.replace(train_set, images=train_set.images[:512], labels=train_set.labels[:512])
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:
-        recipe = RECIPES["lenet"]
-        history = train(recipe.build(), recipe, train_set, test_set, 1 if args.quick else 2, torch.device(device),
+        lenet = load_registry().model("lenet")
+        history = train(lenet.build(), lenet.recipe, train_set, test_set, 1 if args.quick else 2, torch.device(device),
                         progress=False)
         report(f"LeNet training, {len(train_set)} synthetic images, {device} (data on {device})",
                history.seconds, "s/epoch")

@@ -6,14 +6,14 @@ from ..accuracy_checks import expect_better, expect_every_class, expect_overall_
 
 @pytest.mark.points(4)
 def test_efficientnet_reaches_the_overall_accuracy_threshold(checkpoints, thresholds, test_set, record_property):
-    expect_overall_accuracy(checkpoints("efficientnet"), thresholds.efficientnet, test_set, record_property)
+    expect_overall_accuracy(checkpoints("efficientnet"), thresholds["efficientnet"], test_set, record_property)
 
 
 @pytest.mark.points(3)
 def test_efficientnet_reaches_the_threshold_in_every_class(checkpoints, thresholds, test_set, record_property):
-    expect_every_class(checkpoints("efficientnet"), thresholds.efficientnet, test_set, record_property)
+    expect_every_class(checkpoints("efficientnet"), thresholds["efficientnet"], test_set, record_property)
 
 
 @pytest.mark.points(2)
 def test_efficientnet_beats_your_lenet(checkpoints, thresholds):
-    expect_better(checkpoints("efficientnet"), checkpoints("lenet"), thresholds.efficientnet_over_lenet)
+    expect_better(checkpoints("efficientnet"), checkpoints("lenet"), thresholds["efficientnet_over_lenet"])

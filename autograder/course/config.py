@@ -1,29 +1,19 @@
 """grading.yml: typed course settings (assignments, questions, points, limits, device)."""
 from __future__ import annotations
 
-import dataclasses
 import difflib
-import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import yaml
 
 from autograder.course.layout import KIT_ROOT, question_ids
+from autograder.course.registry import Registry, load_registry
+from autograder.course.schema import ConfigError, convert, setting
 
 DEFAULT_CONFIG = KIT_ROOT / "grading.yml"
 DATASETS = ("synthetic", "cifar10")
-
-
-class ConfigError(ValueError):
-    """grading.yml is malformed; the message names the file, the key and the fix."""
-
-
-def setting(default, help: str, minimum: float | None = None):
-    """A dataclass field with a default, a description and an optional lower bound."""
-    factory = {"default_factory": default} if callable(default) else {"default": default}
-    return field(**factory, metadata={"help": help, "minimum": minimum})
 
 
 @dataclass(frozen=True)
@@ -82,15 +72,6 @@ class AccuracyThreshold:
 
 
 @dataclass(frozen=True)
-class DatasetThresholds:
-    lenet: AccuracyThreshold = setting(AccuracyThreshold, "LeNet checkpoint (q6, lenet.pt).")
-    simple_nn: AccuracyThreshold = setting(AccuracyThreshold, "Fully connected network (q6, simple_nn.pt).")
-    efficientnet: AccuracyThreshold = setting(AccuracyThreshold, "EfficientNet-B0 checkpoint (q7, efficientnet.pt).")
-    lenet_over_simple_nn: float = setting(0.0, "Overall accuracy LeNet must have above the fully connected network.", 0)
-    efficientnet_over_lenet: float = setting(0.0, "Overall accuracy EfficientNet must have above LeNet.", 0)
-
-
-@dataclass(frozen=True)
 class Assignment:
     questions: dict[str, Question] = setting(dict, "Questions by id; the id is the student file's stem.")
     title: str = setting("", "Title shown in handouts.")
@@ -105,7 +86,10 @@ class GradingConfig:
     hypothesis: HypothesisSettings = setting(HypothesisSettings, "Hypothesis 'grading' profile.")
     limits: Limits = setting(Limits, "Resource limits of the sandboxed worker.")
     data: DataSettings = setting(DataSettings, "Images the accuracy questions are trained and graded on.")
-    thresholds: dict[str, DatasetThresholds] = setting(dict, "Accuracy thresholds, one set per dataset name.")
+    thresholds: dict[str, dict[str, AccuracyThreshold | float]] = setting(
+        dict, "Accuracy thresholds, one set per dataset name: per model (a checkpoint's name: overall and "
+              "per_class) and per comparison (its name: the least lead in overall accuracy), as the model "
+              "questions' models.yml name them.")
 
     @property
     def questions(self) -> dict[str, Question]:
@@ -135,7 +119,7 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> GradingConfig:
         raise ConfigError(f"{path}: cannot read it ({exc.strerror}).") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    config = _convert(GradingConfig, data, str(path), "")
+    config = convert(GradingConfig, data, str(path), "")
     seen: dict[str, str] = {}
     for name, assignment in config.assignments.items():
         for qid in assignment.questions:
@@ -157,46 +141,27 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> GradingConfig:
     unknown = sorted(set(config.thresholds) - set(DATASETS))
     if unknown:
         raise ConfigError(f"{path}: thresholds.{unknown[0]}: no such dataset; use {' or '.join(DATASETS)}.")
+    if masters:
+        check_models(config, load_registry(), path)
     return config
 
 
-def _convert(kind, value, path: str, key: str):
-    where = f"{path}: {key or 'top level'}"
-    origin = typing.get_origin(kind)
-    if dataclasses.is_dataclass(kind):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping of settings, got {value!r}.")
-        fields = {f.name: f for f in dataclasses.fields(kind)}
-        unknown = sorted(set(value) - set(fields))
-        if unknown:
-            raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known keys: {', '.join(fields)}.")
-        hints = typing.get_type_hints(kind)
-        kwargs = {}
-        for name, val in value.items():
-            sub = f"{key}.{name}" if key else name
-            kwargs[name] = _convert(hints[name], val, path, sub)
-            minimum = fields[name].metadata.get("minimum")
-            if minimum is not None and kwargs[name] < minimum:
-                raise ConfigError(f"{path}: {sub}: must be at least {minimum}, got {val!r}.")
-        return kind(**kwargs)
-    if origin is dict:
-        _, item_kind = typing.get_args(kind)
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {value!r}.")
-        return {str(k): _convert(item_kind, v if v is not None else {}, path, f"{key}.{k}") for k, v in value.items()}
-    if origin is list:
-        (item_kind,) = typing.get_args(kind)
-        if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list, got {value!r}.")
-        return [_convert(item_kind, v, path, f"{key}[{i}]") for i, v in enumerate(value)]
-    if origin is Literal:
-        choices = typing.get_args(kind)
-        if value not in choices:
-            raise ConfigError(f"{where}: must be one of {', '.join(map(str, choices))}; got {value!r}.")
-        return value
-    if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if kind in (int, str) and isinstance(value, kind) and not isinstance(value, bool):
-        return value
-    names = {float: "a number", int: "a whole number", str: "a string"}
-    raise ConfigError(f"{where}: expected {names.get(kind, kind)}, got {value!r}.")
+def check_models(config: GradingConfig, registry: Registry, path: Path) -> None:
+    """Every checkpoint a question takes is a model of the registry, and every threshold names a model
+    (overall, per_class) or a comparison (a number)."""
+    for qid, question in config.questions.items():
+        for checkpoint in question.checkpoints:
+            model = registry.models.get(Path(checkpoint).stem)
+            if model is None or model.question not in (qid, *question.compares_with):
+                raise ConfigError(f"{path}: {qid}.checkpoints: {checkpoint} is not a model of "
+                                  f"assignments/{qid}/models.yml; declare it there.")
+    for dataset, thresholds in config.thresholds.items():
+        for name, value in thresholds.items():
+            expected = AccuracyThreshold if name in registry.models else float if name in registry.comparisons else None
+            if expected is None:
+                close = difflib.get_close_matches(name, [*registry.models, *registry.comparisons], n=1)
+                hint = f"did you mean {close[0]!r}?" if close else "no model or comparison has that name."
+                raise ConfigError(f"{path}: thresholds.{dataset}.{name}: {hint}")
+            if not isinstance(value, expected) or (expected is float and value < 0):
+                wanted = "{overall: ..., per_class: ...}" if expected is AccuracyThreshold else "a number, at least 0"
+                raise ConfigError(f"{path}: thresholds.{dataset}.{name}: expected {wanted}, got {value!r}.")

@@ -7,6 +7,7 @@
         test_public.py, test_public_<topic>.py     tests shipped to students
         test_hidden.py, test_hidden_<topic>.py     tests only the grader runs
         checks.py, strategies.py, oracles.py       what its tests import (oracles: the grader only)
+        models.yml                                 a model question's models, recipes and comparisons
         wrong_answers.yml, alternatives/<name>/    the kit's proof that its tests are fair (staff only)
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ MASTER = "master.py"
 WRONG_ANSWERS = "wrong_answers.yml"
 ALTERNATIVES = "alternatives"
 ORACLES = "oracles.py"      # reference implementations the hidden tests compare with: never in student.zip
+MODELS = "models.yml"       # a model question's models: how each is built and trained (course/registry.py)
 TEST_FILE = re.compile(r"^test_(public|hidden)(_\w+)?\.py$")
 
 

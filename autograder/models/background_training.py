@@ -16,6 +16,7 @@ from typing import IO
 from tqdm import tqdm
 
 from autograder.course.config import KIT_ROOT
+from autograder.course.registry import load_registry
 from autograder.models.reference_manifest import SOLUTIONS, record
 LOG_NAME = "training.log"           # the child's stderr and stray stdout, in the solutions folder
 NICENESS = 10                       # grading keeps the CPU first
@@ -29,9 +30,8 @@ class TrainingFailed(RuntimeError):
 
 def planned_epochs(name: str, epochs: int | None) -> int | None:
     """Epochs the child will train `name` for; None when the kit has no recipe of that name."""
-    from autograder.models.training import RECIPES
-
-    return None if name not in RECIPES else epochs or RECIPES[name].epochs
+    models = load_registry().models
+    return None if name not in models else epochs or models[name].recipe.epochs
 
 
 # -- the grader's side -------------------------------------------------------------------------
@@ -259,7 +259,6 @@ def train_all(names: list[str], config_path: Path, solutions: Path, epochs: int 
     from autograder.course.config import load_config
     from autograder.models.devices import resolve_device
     from autograder.models.references import train_reference
-    from autograder.models.training import RECIPES
 
     config = load_config(config_path)
     device = resolve_device(config.device)
@@ -268,8 +267,9 @@ def train_all(names: list[str], config_path: Path, solutions: Path, epochs: int 
         out.write(json.dumps(line) + "\n")
 
     for name in names:
-        if name not in RECIPES:
-            raise SystemExit(f"error: no recipe for a model {name!r}; the kit trains {', '.join(RECIPES)}.")
+        if name not in load_registry().models:
+            raise SystemExit(f"error: no recipe for a model {name!r} (a question's models.yml); the kit trains "
+                             f"{', '.join(load_registry().models)}.")
         entry = train_reference(name, config, epochs, device, solutions / f"{name}.pt", progress=False,
                                 on_epoch=lambda k, n, s, a, name=name: send(
                                     model=name, epoch=k, epochs=n, seconds=round(s, 2), accuracy=round(a, 4)))

@@ -9,22 +9,23 @@ from pathlib import Path
 import torch
 
 from autograder.course.config import GradingConfig
+from autograder.course.registry import load_registry
 from autograder.models.reference_manifest import data_fingerprint, record, stale_references
 from autograder.models.data import load
 from autograder.models.figures import plot_history
-from autograder.models.training import RECIPES, SOLUTIONS, save_checkpoint, train
+from autograder.models.training import SOLUTIONS, save_checkpoint, train
 
 
 def train_reference(name: str, config: GradingConfig, epochs: int | None, device: torch.device, out: Path,
                     seed: int = 0, progress: bool = True,
                     on_epoch: Callable[[int, int, float, float], None] | None = None) -> dict:
     """Train the reference `name` with the kit's recipe, save its state_dict and a training-curve PNG."""
-    recipe = RECIPES[name]
+    reference = load_registry().model(name)
     train_set, test_set = load(config.data, "train"), load(config.data, "test")
     torch.manual_seed(seed)  # the initial weights too: the same seed gives the same checkpoint
-    model = recipe.build()
-    epochs = epochs or recipe.epochs
-    history = train(model, recipe, train_set, test_set, epochs, device, seed=seed, progress=progress,
+    model = reference.build()
+    epochs = epochs or reference.recipe.epochs
+    history = train(model, reference.recipe, train_set, test_set, epochs, device, seed=seed, progress=progress,
                     on_epoch=on_epoch)
     save_checkpoint(model, out)
     curve = plot_history(history, f"{name} on {config.data.name}", out.with_name(f"{out.stem}_training.png"))

@@ -1,7 +1,6 @@
-"""The kit's training recipe for the reference models (`autograder train`, `autograder calibrate`)."""
+"""Training a reference model with its recipe (the registry's), and evaluating it (`autograder train`, `calibrate`)."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import time
 from collections.abc import Callable
@@ -15,53 +14,17 @@ from tqdm import tqdm
 
 from autograder.models.accuracy import confusion_matrix, overall_accuracy
 from autograder.course.config import KIT_ROOT
+from autograder.course.registry import Recipe
 from autograder.models.data import ImageSet
 
 SOLUTIONS = KIT_ROOT / "solutions"
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """How the reference of one checkpoint is built and trained."""
-    question: str                  # the reference solution defining the model, e.g. "q6_lenet"
-    factory: str                   # the class or function of that file that builds the model
-    args: tuple = ()
-    optimizer: str = "SGD"
-    lr: float = 0.05
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    batch_size: int = 64
-    epochs: int = 10
-    cosine: bool = False           # anneal the learning rate to 0 over the epochs (else keep it constant)
-    channels_last: bool = False    # NHWC memory layout: 2.3x faster for EfficientNet's depthwise convs on CPU
-    shift: int = 0                 # shift each training image by up to this many pixels (zero padding); 0: off
-    dropout: bool = True           # False: Dropout and stochastic depth off while training (they slow a short run)
-
-    def build(self, solutions: Path = SOLUTIONS) -> nn.Module:
-        path = solutions / f"{self.question}.py"
-        spec = importlib.util.spec_from_file_location(f"reference_{self.question}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return getattr(module, self.factory)(*self.args)
-
-    def make_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
-        if self.optimizer == "SGD":
-            return torch.optim.SGD(model.parameters(), lr=self.lr, momentum=self.momentum,
-                                   weight_decay=self.weight_decay, nesterov=self.momentum > 0)
-        return torch.optim.AdamW(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-
-
-# One recipe per checkpoint name (the file a student submits, without .pt).
-RECIPES = {
-    "lenet": Recipe("q6_lenet", "LeNet", (10,), lr=0.05, epochs=10),
-    "simple_nn": Recipe("q6_lenet", "SimpleNN", (10,), lr=0.01, epochs=10),
-    # EfficientNet-B0 from scratch on 32x32 images, sized for a CPU (see grading.yml for its calibration):
-    # channels_last for speed, no dropout or stochastic depth (they slow so short a run), small random shifts
-    # against overfitting 5000 images with 4 million parameters.
-    "efficientnet": Recipe("q7_efficientnet", "efficientnet", ("b0", 10), optimizer="AdamW", lr=1e-3,
-                           weight_decay=1e-4, batch_size=64, epochs=15, cosine=True, channels_last=True,
-                           dropout=False, shift=2),
-}
+def make_optimizer(recipe: Recipe, model: nn.Module) -> torch.optim.Optimizer:
+    if recipe.optimizer == "SGD":
+        return torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
+                               weight_decay=recipe.weight_decay, nesterov=recipe.momentum > 0)
+    return torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
 
 
 @dataclass
@@ -84,12 +47,12 @@ def train(model: nn.Module, recipe: Recipe, train_set: ImageSet, test_set: Image
                 module.p = 0.0
     layout = torch.channels_last if recipe.channels_last else torch.contiguous_format
     model.to(device, memory_format=layout)
-    optimizer = recipe.make_optimizer(model)
+    optimizer = make_optimizer(recipe, model)
     images, labels = train_set.images.to(device, memory_format=layout), train_set.labels.to(device)
     history = History()
     steps = (len(labels) + recipe.batch_size - 1) // recipe.batch_size
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs * steps) if recipe.cosine else None
-    bar = tqdm(total=epochs * steps, unit="batch", desc=f"training {recipe.factory}",
+    bar = tqdm(total=epochs * steps, unit="batch", desc=f"training {type(model).__name__}",
                disable=None if progress else True)  # None: a bar on a terminal, none in logs
     for epoch in range(epochs):
         started, total = time.perf_counter(), torch.zeros((), device=device)

@@ -13,7 +13,7 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 
 from autograder.course.config import KIT_ROOT, GradingConfig
-from autograder.course.layout import master_file, question_test_files, questions_folder, shown
+from autograder.course.layout import MODELS, master_file, question_folder, question_test_files, questions_folder, shown
 from autograder.course.generator import generated_files
 from autograder.release.handout import handout, python_floor, tested_versions
 
@@ -134,15 +134,18 @@ def engine_modules(users: list[Path], roots: tuple[str, ...]) -> list[Path]:
     return sorted({*(module_path(name) for name in found), *(ENGINE / p / "__init__.py" for p in packages)})
 
 
-def kit_files(test_paths: list[Path], engine_roots: tuple[str, ...] | None = None) -> dict[str, Path]:
-    """The engine and the tests it runs, by path inside the kit: what `pytest` needs besides the submission.
+def kit_files(test_paths: list[Path], engine_roots: tuple[str, ...] | None = None,
+              questions: list[str] = ()) -> dict[str, Path]:
+    """The engine and the tests it runs, by path inside the kit: what `pytest` needs besides the submission,
+    with the models.yml of these questions (the model registry the accuracy tests read).
 
     engine_roots=None: the whole engine (the grader's zip). Otherwise only the engine modules these roots and
     the tests need (a student's zip: see engine_modules), so that nothing answer-shaped ships with them.
     """
     files = {shown(path): path for path in [*test_paths, *helper_modules(test_paths)]}
+    files.update({shown(path): path for path in (question_folder(q) / MODELS for q in questions) if path.exists()})
     engine = sorted(p for p in ENGINE.rglob("*.py") if "__pycache__" not in p.parts) if engine_roots is None \
-        else engine_modules(list(files.values()), engine_roots)
+        else engine_modules([p for p in files.values() if p.suffix == ".py"], engine_roots)
     return {**{f"autograder/{p.relative_to(ENGINE).as_posix()}": p for p in engine}, **files}
 
 
@@ -224,7 +227,7 @@ def student_files(plan: Plan) -> dict[str, str | Path]:
     generated = generated_files(only=plan.questions)
     root = plan.name
     public = question_test_files(plan.questions, ("public",))
-    files: dict[str, str | Path] = {f"{root}/{name}": path for name, path in kit_files(public, STUDENT_ENGINE).items()}
+    files: dict[str, str | Path] = {f"{root}/{name}": path for name, path in kit_files(public, STUDENT_ENGINE, plan.loaded).items()}
     files[f"{root}/autograder/__init__.py"] = STUDENT_ENGINE_INIT
     files.update({f"{root}/{q}.py": generated[KIT_ROOT / "student_template" / f"{q}.py"] for q in plan.questions})
     files[f"{root}/pytest.ini"] = pytest_ini()
@@ -238,7 +241,7 @@ def student_files(plan: Plan) -> dict[str, str | Path]:
 def autograder_files(plan: Plan) -> dict[str, str | Path]:
     """autograder.zip for Gradescope: setup.sh, run_autograder, and the kit with every test under kit/."""
     tests = question_test_files(plan.questions)
-    files: dict[str, str | Path] = {f"kit/{name}": path for name, path in kit_files(tests).items()}
+    files: dict[str, str | Path] = {f"kit/{name}": path for name, path in kit_files(tests, None, plan.loaded).items()}
     files["kit/pyproject.toml"] = KIT_ROOT / "pyproject.toml"
     files["kit/grading.yml"] = plan.config_path
     files["kit/requirements.txt"] = requirements()

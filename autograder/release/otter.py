@@ -128,8 +128,8 @@ def build_track(plan, out: Path, workdir: Path) -> tuple[Path, Path, Path]:
     from autograder.release.contents import OTTER_ENGINE, kit_files, requirements
 
     source = workdir / "master"
-    public = kit_files(question_test_files(plan.questions, ("public",)), OTTER_ENGINE)  # no grader-only module
-    every = kit_files(question_test_files(plan.questions))
+    public = kit_files(question_test_files(plan.questions, ("public",)), OTTER_ENGINE, plan.loaded)  # no grader-only
+    every = kit_files(question_test_files(plan.questions), None, plan.loaded)
     for name, path in every.items():
         (source / "kit" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, source / "kit" / name)

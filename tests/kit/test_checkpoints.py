@@ -8,9 +8,9 @@ import torch
 from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config
 from autograder.batches.grade import grade_batch
 from autograder.models.references import ensure_reference_checkpoints
-from autograder.models.training import RECIPES, SOLUTIONS
+from autograder.course.registry import load_registry
+from autograder.models.training import SOLUTIONS
 from autograder.grading.results import graded_tests
-from assignments.accuracy_checks import LEADERBOARD_NAMES
 from dask_cluster import grade_on, without_timing
 
 pytestmark = pytest.mark.slow
@@ -42,7 +42,7 @@ def submission(root: Path, name: str, checkpoints: dict) -> Path:
 
 
 def untrained(model_name: str):
-    return lambda path: torch.save(RECIPES[model_name].build().state_dict(), path)
+    return lambda path: torch.save(load_registry().model(model_name).build().state_dict(), path)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,7 @@ def test_the_reference_checkpoints_pass_every_accuracy_test(graded):
     reference = graded[0]["reference"]
     assert reference["score"] == reference["max_score"] > 0, failures(reference)
     names = {entry["name"] for entry in reference["leaderboard"]}
-    assert names == {LEADERBOARD_NAMES[m] for m in MODELS} and "LeNet acc" in names
+    assert names == {load_registry().model(m).leaderboard for m in MODELS} and "LeNet acc" in names
     passed = [t["output"] for t in reference["tests"] if "overall_accuracy" in t["name"]]
     assert passed and all("plane" in text and "truck" in text and "overall" in text for text in passed)
 

@@ -58,3 +58,29 @@ def test_a_question_id_without_a_master_is_an_error_naming_the_closest_id(tmp_pa
 def test_a_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="cannot read it"):
         load_config(tmp_path / "nope.yml")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("thresholds:\n  synthetic:\n    lenett: {overall: 0.5}\n", r"thresholds\.synthetic\.lenett: did you mean 'lenet'\?"),
+    ("thresholds:\n  synthetic:\n    lenet_over_simple_nn: {overall: 0.5}\n",
+     r"thresholds\.synthetic\.lenet_over_simple_nn: expected a number, at least 0"),
+    ("thresholds:\n  synthetic:\n    lenet: 0.5\n", r"thresholds\.synthetic\.lenet: expected \{overall: \.\.\., per_class"),
+    ("assignments:\n  a:\n    questions:\n      q6_lenet: {checkpoints: [resnet.pt]}\n",
+     r"q6_lenet\.checkpoints: resnet\.pt is not a model of assignments/q6_lenet/models\.yml"),
+])
+def test_thresholds_and_checkpoints_name_the_models_of_the_registry(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, text))
+
+
+def test_a_models_yml_mistake_names_the_file_and_key(tmp_path):
+    from autograder.course.registry import load_registry
+
+    folder = tmp_path / "assignments" / "q6_lenet"
+    folder.mkdir(parents=True)
+    (folder / "models.yml").write_text("models:\n  lenet: {factory: LeNet, recipe: {learning_rate: 0.1}}\n")
+    with pytest.raises(ConfigError, match=r"q6_lenet/models\.yml: models\.lenet\.recipe: unknown key 'learning_rate'"):
+        load_registry(tmp_path)
+    registry = load_registry()
+    assert registry.model("lenet").question == "q6_lenet" and registry.comparisons["lenet_over_simple_nn"] == \
+        ("lenet", "simple_nn")

@@ -11,8 +11,8 @@ from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config
 from autograder.course.generator import build
 from autograder.release.contents import GRADER_ONLY, autograder_files, plan, student_files
 from autograder.release.checks import distinctive, distinctive_solution_lines, scan_files
-from autograder.models.training import RECIPES
-from assignments.accuracy_checks import MODELS, own_metrics
+from autograder.course.registry import load_registry
+from assignments.accuracy_checks import own_metrics
 
 ASSIGNMENTS = list(load_config().assignments)
 BOILERPLATE = ["return x", "pass", "import torch", ")", "]", "model.eval()", "super().__init__()",
@@ -117,8 +117,14 @@ def test_what_student_zip_imports_when_loaded_is_in_it(name):
 
 
 # -- scoring checkpoints without the grader's metrics (student.zip) ------------------------------------
-def test_the_student_kit_builds_the_models_as_the_training_recipes_do():
-    assert MODELS == {name: (r.question, r.factory, r.args) for name, r in RECIPES.items()}
+def test_every_registered_model_is_built_by_its_questions_stub_and_its_models_yml_ships():
+    """The student's run builds each checkpoint's model with the student's own class (the registry's factory)."""
+    for name, model in load_registry().models.items():
+        stub = ast.parse((KIT_ROOT / "student_template" / f"{model.question}.py").read_text())
+        assert model.factory in {n.name for n in stub.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}, name
+    shipped = student_files(the_plan("efficientnet"))
+    assert {"efficientnet/assignments/q6_lenet/models.yml", "efficientnet/assignments/q7_efficientnet/models.yml"} \
+        <= set(shipped)
 
 
 def test_a_local_run_scores_classes_with_the_students_own_metrics_once_they_work():

@@ -21,7 +21,7 @@ from autograder.course.config import DEFAULT_CONFIG, load_config
 from autograder.models import references
 from autograder.models.background_training import BAR, BackgroundTraining, EpochBar, Progress, TrainingFailed
 from autograder.models.reference_manifest import data_fingerprint, stale_references
-from autograder.models.training import RECIPES
+from autograder.course.registry import load_registry
 
 MODELS = ["lenet", "simple_nn"]  # never efficientnet here: minutes on a CPU
 
@@ -82,7 +82,7 @@ def test_progress_arrives_and_the_checkpoints_are_written(trained):
     manifest = json.loads((solutions / "checkpoints.json").read_text())
     for name in MODELS:
         state = torch.load(solutions / f"{name}.pt", weights_only=True)
-        assert state.keys() == RECIPES[name].build().state_dict().keys()
+        assert state.keys() == load_registry().model(name).build().state_dict().keys()
         assert manifest[name] | data_fingerprint(config) == manifest[name]
         assert manifest[name]["epochs"] == 2 and manifest[name]["seed"] == 0
     assert leftovers(solutions) == ["lenet.pt", "simple_nn.pt"]
@@ -195,8 +195,9 @@ def test_the_child_dies_with_the_grader(tmp_path):
 
 def test_ensure_reference_checkpoints_trains_only_the_stale_ones(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(references, "SOLUTIONS", tmp_path)
-    monkeypatch.setitem(RECIPES, "simple_nn", dataclasses.replace(RECIPES["simple_nn"],
-                                                                                epochs=1))
+    simple_nn = load_registry().models["simple_nn"]
+    monkeypatch.setitem(load_registry().models, "simple_nn",
+                        dataclasses.replace(simple_nn, recipe=dataclasses.replace(simple_nn.recipe, epochs=1)))
     config = load_config(tiny_config(tmp_path))
     references.ensure_reference_checkpoints(config, ["simple_nn"], torch.device("cpu"))
     assert (tmp_path / "simple_nn.pt").exists() and stale_references(config, ["simple_nn"], tmp_path) == []
