@@ -28,7 +28,6 @@ from autograder.grading.plugin import CONFIG_KEY, OUTCOMES_KEY, question_of
 from autograder.sandbox.supervisor import Sandbox
 from autograder.sandbox.worker import Worker, describe
 
-PROVIDED: dict[str, ModuleType] = {}   # question id -> module, for a caller in this process (no manifest)
 REFERENCE = "reference"
 
 
@@ -108,19 +107,25 @@ def _probe(stmt: ast.stmt) -> list[ast.stmt]:
 
 def pytest_addoption(parser):
     parser.getgroup("autograder").addoption(
-        "--in-process", default=None, help="JSON manifest of a mutation run (default: the modules in PROVIDED)")
+        "--in-process", default=None, help="JSON manifest of a mutation run (default: the modules a Provided "
+                                           "plugin hands over)")
 
 
-_run: dict = {}   # the current session's state (one pytest session at a time in a process)
+class Provided:
+    """Modules a caller in this process hands to a pytest run (pytest.main(..., plugins=[Provided(...)]): a
+    notebook's cells), and the outcomes it reads back from `records` once the run ends."""
+
+    def __init__(self, modules: dict[str, ModuleType]):
+        self.modules = dict(modules)
+        self.records: list[dict] = []
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config):
     path = config.getoption("in_process")
     manifest = json.loads(Path(path).read_text()) if path else {}
-    _run.clear()
-    _run.update(manifest=manifest, variants=[REFERENCE, *manifest.get("mutants", {})], sandboxes={},
-                killed=set(), killers=set(), coverage={}, recording=None, limits=config.stash[CONFIG_KEY].limits)
+    provided = next((p for p in config.pluginmanager.get_plugins() if isinstance(p, Provided)), Provided({}))
+    run = InProcessRun(manifest, config.stash[CONFIG_KEY].limits, provided)
     # the grading profile (same examples, same order); in mutation runs the student fixture is per test
     # and a test stops at its first failing example, without shrinking
     checks = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture]
@@ -128,21 +133,16 @@ def pytest_configure(config):
     settings.register_profile("in-process", parent=settings.get_profile("grading"), suppress_health_check=checks,
                               **faster)
     settings.load_profile("in-process")
+    config.pluginmanager.register(run, "autograder-in-process-run")
     # registered after autograder.grading.plugin, so this `student` fixture replaces the sandboxed one
-    config.pluginmanager.register(MutantFixtures() if manifest else ProvidedFixtures(), "autograder-in-process")
-
-
-def pytest_generate_tests(metafunc):
-    """Mutation runs: each test runs on the reference, then on the mutants of its own question."""
-    mutants = _run["manifest"].get("mutants", {})
-    question = question_of(metafunc.definition)
-    if mutants and "variant" in metafunc.fixturenames and question:
-        variants = [REFERENCE, *(name for name, m in mutants.items() if m["question"] == question)]
-        metafunc.parametrize("variant", variants, ids=[f"@{v}" for v in variants])
+    config.pluginmanager.register(MutantFixtures(run) if manifest else ProvidedFixtures(run), "autograder-in-process")
 
 
 class MutantFixtures:
     """`student` per test, so that the reference and the mutants can take turns."""
+
+    def __init__(self, run: InProcessRun):
+        self.run = run
 
     @pytest.fixture
     def variant(self) -> str:
@@ -151,130 +151,149 @@ class MutantFixtures:
     @pytest.fixture
     def student(self, variant):
         """The variant's modules, called in this process through the kit's usual proxies."""
-        if variant not in _run["sandboxes"]:
-            _run["sandboxes"][variant] = _sandbox(variant)
-        return Student(_run["sandboxes"][variant])
+        return Student(self.run.sandbox(variant))
 
 
 class ProvidedFixtures:
-    """`student` for the session: the modules in PROVIDED."""
+    """`student` for the session: the modules the caller provided."""
+
+    def __init__(self, run: InProcessRun):
+        self.run = run
 
     @pytest.fixture(scope="session")
     def student(self):
-        _run["sandboxes"][REFERENCE] = _sandbox(REFERENCE)
-        return Student(_run["sandboxes"][REFERENCE])
+        return Student(self.run.sandbox(REFERENCE))
 
 
-def _sandbox(variant: str) -> InProcessSandbox:
-    manifest = _run["manifest"]
-    if not manifest:
-        return InProcessSandbox(dict(PROVIDED), {}, _run["limits"])
-    if variant == REFERENCE:
-        files, probe = manifest["reference"], _record
-    else:
-        files, probe = {manifest["mutants"][variant]["question"]: manifest["mutants"][variant]["path"]}, None
-    modules, broken = {}, {}
-    for question, path in files.items():
+class InProcessRun:
+    """One pytest session's in-process grading: the manifest of a mutation run (or the provided modules), each
+    variant's sandbox, the reference's line coverage per test, and which mutants the tests have killed."""
+
+    def __init__(self, manifest: dict, limits, provided: Provided):
+        self.manifest, self.limits, self.provided = manifest, limits, provided
+        self.variants = [REFERENCE, *manifest.get("mutants", {})]
+        self.sandboxes: dict[str, InProcessSandbox] = {}
+        self.killed: set[str] = set()      # mutants some test failed on
+        self.killers: set[str] = set()     # tests that failed on some mutant
+        self.coverage: dict[str, set] = {}  # test -> the reference's (first, last) lines it ran
+        self.recording: set | None = None
+
+    def sandbox(self, variant: str) -> InProcessSandbox:
+        if variant not in self.sandboxes:
+            self.sandboxes[variant] = self._sandbox(variant)
+        return self.sandboxes[variant]
+
+    def _sandbox(self, variant: str) -> InProcessSandbox:
+        if not self.manifest:
+            return InProcessSandbox(self.provided.modules, {}, self.limits)
+        if variant == REFERENCE:
+            files, probe = self.manifest["reference"], self._record
+        else:
+            mutant = self.manifest["mutants"][variant]
+            files, probe = {mutant["question"]: mutant["path"]}, None
+        modules, broken = {}, {}
+        for question, path in files.items():
+            try:
+                modules[question] = load_module(question, Path(path), probe)
+            except Exception as exc:  # noqa: BLE001 - a mutant that cannot even be imported fails every test
+                broken[question] = f"{type(exc).__name__}: {exc}"
+        return InProcessSandbox(modules, broken, self.limits)
+
+    def _record(self, first: int, last: int) -> None:
+        if self.recording is not None:
+            self.recording.add((first, last))
+
+    def split_nodeid(self, nodeid: str) -> tuple[str, str]:
+        """(test without the variant, variant) of a node id such as
+        assignments/q2_relu/test_hidden.py::test_x[3-@q2_relu.m007]."""
+        for variant in self.variants[1:]:
+            tag = f"@{variant}"
+            if tag in nodeid:
+                return nodeid.replace(f"-{tag}", "").replace(f"{tag}-", "").replace(f"[{tag}]", ""), variant
+        return (nodeid.replace(f"-@{REFERENCE}", "").replace(f"@{REFERENCE}-", "").replace(f"[@{REFERENCE}]", ""),
+                REFERENCE)
+
+    def pytest_generate_tests(self, metafunc):
+        """Mutation runs: each test runs on the reference, then on the mutants of its own question."""
+        mutants = self.manifest.get("mutants", {})
+        question = question_of(metafunc.definition)
+        if mutants and "variant" in metafunc.fixturenames and question:
+            variants = [REFERENCE, *(name for name, m in mutants.items() if m["question"] == question)]
+            metafunc.parametrize("variant", variants, ids=[f"@{v}" for v in variants])
+
+    def pytest_collection_modifyitems(self, config, items):
+        """Mutation runs may be limited to some tests (`only_tests`: names without the variant)."""
+        only = self.manifest.get("only_tests")
+        if only is not None:
+            config.hook.pytest_deselected(items=[i for i in items if self.split_nodeid(i.nodeid)[0] not in only])
+            items[:] = [i for i in items if self.split_nodeid(i.nodeid)[0] in only]
+
+    def pytest_collection_finish(self, session):
+        """With `collect_to` in the manifest: write every graded test, its question, weight and part there."""
+        path = self.manifest.get("collect_to")
+        if path:
+            tests = [{"test": item.nodeid, "question": question_of(item), "public": is_public_test(item.path),
+                      "weight": float(m.args[0]) if (m := item.get_closest_marker("points")) else 1.0}
+                     for item in session.items if question_of(item)]
+            Path(path).write_text(json.dumps(tests))
+
+    def pytest_runtest_setup(self, item):
+        """Mutation runs: skip a (test, mutant) pair whose answer cannot matter or cannot differ.
+
+        Skipped: a mutant the test never reaches (its edited lines did not run when the test ran on the
+        reference); a mutant already killed, when the test already kills another mutant; with
+        `until_killed`, any mutant once the test kills one.
+        """
+        test, variant = self.split_nodeid(item.nodeid)
+        if variant == REFERENCE:
+            return
+        site = self.manifest["mutants"][variant]["site"]
+        ran = self.coverage.get(test, ())
+        if site is not None and not any(first <= site[1] and site[0] <= last for first, last in ran):
+            pytest.skip("not reached: the test does not run the edited lines")
+        if test in self.killers and (variant in self.killed or self.manifest.get("until_killed")):
+            pytest.skip("decided: this test already kills a mutant, and this mutant is already killed")
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item):
+        """Mutation runs: a time limit per test (nothing else would stop a mutant that loops), and the
+        reference's lines each test runs."""
+        seconds = self.manifest.get("seconds_per_test")
+        if not seconds or threading.current_thread() is not threading.main_thread():
+            return (yield)
+        test, variant = self.split_nodeid(item.nodeid)
+
+        def expire(signum, frame):
+            raise errors.CallTimeout(f"the test took longer than {seconds} s")
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        if variant == REFERENCE:
+            self.recording = self.coverage.setdefault(test, set())
         try:
-            modules[question] = load_module(question, Path(path), probe)
-        except Exception as exc:  # noqa: BLE001 - a mutant that cannot even be imported fails every test
-            broken[question] = f"{type(exc).__name__}: {exc}"
-    return InProcessSandbox(modules, broken, _run["limits"])
+            return (yield)
+        finally:
+            self.recording = None
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
+    def pytest_runtest_logreport(self, report):
+        if report.failed and report.when in ("setup", "call"):
+            test, variant = self.split_nodeid(report.nodeid)
+            if variant != REFERENCE:
+                self.killed.add(variant)
+                self.killers.add(test)
 
-def _record(first: int, last: int) -> None:
-    if _run["recording"] is not None:
-        _run["recording"].add((first, last))
-
-
-def split_nodeid(nodeid: str) -> tuple[str, str]:
-    """(test without the variant, variant) of a node id such as assignments/q2_relu/test_hidden.py::test_x[3-@q2_relu.m007]."""
-    for variant in _run["variants"][1:]:
-        tag = f"@{variant}"
-        if tag in nodeid:
-            return nodeid.replace(f"-{tag}", "").replace(f"{tag}-", "").replace(f"[{tag}]", ""), variant
-    return nodeid.replace(f"-@{REFERENCE}", "").replace(f"@{REFERENCE}-", "").replace(f"[@{REFERENCE}]", ""), REFERENCE
-
-
-def pytest_collection_modifyitems(config, items):
-    """Mutation runs may be limited to some tests (`only_tests`: names without the variant)."""
-    only = _run["manifest"].get("only_tests")
-    if only is not None:
-        config.hook.pytest_deselected(items=[i for i in items if split_nodeid(i.nodeid)[0] not in only])
-        items[:] = [i for i in items if split_nodeid(i.nodeid)[0] in only]
-
-
-def pytest_collection_finish(session):
-    """With `collect_to` in the manifest: write every graded test, its question, weight and part there."""
-    path = _run["manifest"].get("collect_to")
-    if path:
-        tests = [{"test": item.nodeid, "question": question_of(item), "public": is_public_test(item.path),
-                  "weight": float(m.args[0]) if (m := item.get_closest_marker("points")) else 1.0}
-                 for item in session.items if question_of(item)]
-        Path(path).write_text(json.dumps(tests))
-
-
-def pytest_runtest_setup(item):
-    """Mutation runs: skip a (test, mutant) pair whose answer cannot matter or cannot differ.
-
-    Skipped: a mutant the test never reaches (its edited lines did not run when the test ran on the
-    reference); a mutant already killed, when the test already kills another mutant; with
-    `until_killed`, any mutant once the test kills one.
-    """
-    test, variant = split_nodeid(item.nodeid)
-    if variant == REFERENCE:
-        return
-    site = _run["manifest"]["mutants"][variant]["site"]
-    ran = _run["coverage"].get(test, ())
-    if site is not None and not any(first <= site[1] and site[0] <= last for first, last in ran):
-        pytest.skip("not reached: the test does not run the edited lines")
-    if test in _run["killers"] and (variant in _run["killed"] or _run["manifest"].get("until_killed")):
-        pytest.skip("decided: this test already kills a mutant, and this mutant is already killed")
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item):
-    """Mutation runs: a time limit per test (nothing else would stop a mutant that loops), and the
-    reference's lines each test runs."""
-    seconds = _run["manifest"].get("seconds_per_test")
-    if not seconds or threading.current_thread() is not threading.main_thread():
-        return (yield)
-    test, variant = split_nodeid(item.nodeid)
-
-    def expire(signum, frame):
-        raise errors.CallTimeout(f"the test took longer than {seconds} s")
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    if variant == REFERENCE:
-        _run["recording"] = _run["coverage"].setdefault(test, set())
-    try:
-        return (yield)
-    finally:
-        _run["recording"] = None
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def pytest_runtest_logreport(report):
-    if report.failed and report.when in ("setup", "call"):
-        test, variant = split_nodeid(report.nodeid)
-        if variant != REFERENCE:
-            _run["killed"].add(variant)
-            _run["killers"].add(test)
-
-
-def pytest_sessionfinish(session):
-    """Every (test, variant) outcome, kept in RECORDS; with the coverage, written to the manifest's `out`."""
-    RECORDS.clear()
-    for nodeid, outcome in session.config.stash[OUTCOMES_KEY].items():
-        test, variant = split_nodeid(nodeid)
-        RECORDS.append({"variant": variant, "question": outcome.question, "test": test, "public": outcome.public,
-                        "weight": outcome.weight, "status": outcome.status, "feedback": outcome.feedback})
-    if _run["manifest"].get("out"):
-        coverage = {test: sorted(spans) for test, spans in _run["coverage"].items()}
-        Path(_run["manifest"]["out"]).write_text(json.dumps({"records": RECORDS, "coverage": coverage}))
-    for sandbox in _run["sandboxes"].values():
-        sandbox.close()
-
-
-RECORDS: list[dict] = []   # the outcomes of the latest session in this process
+    def pytest_sessionfinish(self, session):
+        """Every (test, variant) outcome, handed to the caller's Provided; with the coverage, written to the
+        manifest's `out`."""
+        records = []
+        for nodeid, outcome in session.config.stash[OUTCOMES_KEY].items():
+            test, variant = self.split_nodeid(nodeid)
+            records.append({"variant": variant, "question": outcome.question, "test": test, "public": outcome.public,
+                            "weight": outcome.weight, "status": outcome.status, "feedback": outcome.feedback})
+        self.provided.records = records
+        if self.manifest.get("out"):
+            coverage = {test: sorted(spans) for test, spans in self.coverage.items()}
+            Path(self.manifest["out"]).write_text(json.dumps({"records": records, "coverage": coverage}))
+        for sandbox in self.sandboxes.values():
+            sandbox.close()

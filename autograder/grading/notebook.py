@@ -101,9 +101,7 @@ def kit_test(env: dict, question: str, test: str) -> None:
     file = test.split("::")[0]
     key = (file, *sorted((name, id(m)) for name, m in modules.items()))
     if key not in _outcomes:
-        inprocess.PROVIDED.clear()
-        inprocess.PROVIDED.update(modules)
-        _outcomes[key] = {"modules": modules, **_run_file(file)}
+        _outcomes[key] = {"modules": modules, **_run_file(file, modules)}
     record = _outcomes[key].get(test)
     if record is None:
         raise AssertionError(f"the kit ran no test {test}; is the kit folder next to this notebook complete?")
@@ -111,16 +109,17 @@ def kit_test(env: dict, question: str, test: str) -> None:
         raise AssertionError(record["feedback"])
 
 
-def _run_file(file: str) -> dict[str, dict]:
+def _run_file(file: str, modules: dict) -> dict[str, dict]:
     import pytest
 
     from autograder.grading import inprocess
 
     args = [str(KIT_ROOT / file), "-q", "--no-header", "-p", "autograder.grading.inprocess", f"--rootdir={KIT_ROOT}",
             f"--grading-config={KIT_ROOT / 'grading.yml'}", "-p", "no:cacheprovider", "--capture=sys"]
+    provided = inprocess.Provided(modules)
     with contextlib.redirect_stdout(io.StringIO()) as printed:
-        pytest.main(args)
-    records = {r["test"]: r for r in inprocess.RECORDS}
+        pytest.main(args, plugins=[provided])
+    records = {r["test"]: r for r in provided.records}
     if not records:
         raise AssertionError(f"the kit's tests in {file} did not run:\n{printed.getvalue()[-2000:]}")
     return records

@@ -59,34 +59,23 @@ def make_release(name: str, out: Path, config_path: Path, otter: bool = False, j
 
 def run_checks(plan: Plan, zips: dict[str, Path], work: Path, otter_into: Path | None, jobs: int,
                mutants: int | None = None) -> list:
-    """Every check of the release, `jobs` at a time (each runs its own processes); the leak scan first."""
+    """Every check of the release (checks.release_checks), `jobs` at a time (each runs its own processes)."""
     from autograder.release import checks
 
-    reference, stubs = checks.reference_files(plan), checks.stub_files(plan)
     for question in plan.questions:  # here, not in the threads below (see mutate.all_mutants)
         all_mutants(question)
-    tasks = [(checks.check_power, plan, group, work / f"power{i}", mutants)
-             for i, group in enumerate(checks.power_groups(plan.questions, jobs))]
-    tasks += [(checks.check_gradescope, plan, zips["autograder"], work / "gs-reference", reference, True),
-              (checks.check_student_zip, plan, zips["student"], work / "student-reference", True),
-              (checks.check_gradescope, plan, zips["autograder"], work / "gs-stubs", stubs, False),
-              (checks.check_student_zip, plan, zips["student"], work / "student-stubs", False)]
-    if otter_into is not None:
-        from autograder.release.otter import check_otter
-        tasks.insert(0, (check_otter, plan, otter_into, work / "otter"))
 
-    def timed(task) -> list:
+    def timed(check: checks.ReleaseCheck) -> list:
         begun = time.monotonic()
         try:
-            result = task[0](*task[1:])
+            result = check.run(work / check.name)
         except Exception as exc:  # noqa: BLE001 - a broken check fails the release with its reason, never silently
-            result = checks.Check(f"{task[0].__name__} ({plan.name})", [f"the check itself failed: "
-                                                                        f"{type(exc).__name__}: {exc}"])
+            result = checks.Check(f"{check.name} ({plan.name})", [f"the check itself failed: "
+                                                                  f"{type(exc).__name__}: {exc}"])
         result = result if isinstance(result, list) else [result]
-        for check in result:
-            check.seconds = time.monotonic() - begun
+        for done in result:
+            done.seconds = time.monotonic() - begun
         return result
-    leaks = checks.Check("student.zip: no solution code, hidden tests, checkpoints or grader state",
-                         checks.leak_scan(zips["student"]))
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return [leaks] + [check for done in pool.map(timed, tasks) for check in done]
+        return [done for results in pool.map(timed, checks.release_checks(plan, zips, otter_into, jobs, mutants))
+                for done in results]

@@ -10,13 +10,15 @@ import subprocess
 import sys
 import sysconfig
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 from autograder.course.config import KIT_ROOT
 from autograder.grading.environment import pytest_env
-from autograder.course.layout import (ALTERNATIVES, ORACLES, master_file, question_folder, question_ids,
-                                       question_test_files, shown)
+from autograder.course.layout import (ALTERNATIVES, MASTER, ORACLES, WRONG_ANSWERS, master_file, question_folder,
+                                       question_ids, question_test_files, shown)
 from autograder.course.generator import generated_files
 from autograder.course.markers import LINE, solution_regions, without_marker
 from autograder.release.mutation import MUTANTS_PER_QUESTION, MutationReport, measure_test_power
@@ -25,7 +27,8 @@ from autograder.grading.results import graded_tests
 from autograder.grading.submission import unpack
 
 STATE_NAMES = {"results.json", "feedback.md", "gradebook.csv", "checkpoints.json", "grader.log"}
-STATE_PARTS = {"__pycache__", ".hypothesis", ".pytest_cache", "graded", "solutions", "hidden"}
+STATE_PARTS = {"__pycache__", ".hypothesis", ".pytest_cache", "graded", "solutions", "hidden", ALTERNATIVES}
+STAFF_NAMES = (MASTER, WRONG_ANSWERS, "test_hidden")  # a question folder's files for staff and the grader only
 MISSING_FILE = "not found in your submission"
 
 
@@ -40,6 +43,34 @@ class Check:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+@dataclass(frozen=True)
+class ReleaseCheck:
+    """One check of a release, ready to run in a work folder of its own: run(workdir) gives its Check(s)."""
+    name: str
+    run: Callable[[Path], Check | list[Check]]
+
+
+def release_checks(plan: Plan, zips: dict[str, Path], otter_into: Path | None, jobs: int,
+                   mutants: int | None = None) -> list[ReleaseCheck]:
+    """Every check of a release, the leak scan first: the student zip holds no answers, the hidden tests kill
+    the mutants, the reference gets full marks and the stubs none through both zips, and Otter's track agrees."""
+    reference, stubs = reference_files(plan), stub_files(plan)
+    leaks = "student.zip: no solution code, hidden tests, checkpoints or grader state"
+    checks = [ReleaseCheck("leak scan", lambda workdir: Check(leaks, leak_scan(zips["student"])))]
+    if otter_into is not None:
+        from autograder.release.otter import check_otter
+        checks.append(ReleaseCheck("otter", partial(check_otter, plan, otter_into)))
+    checks += [ReleaseCheck(f"power{i}", partial(check_power, plan, group, limit=mutants))
+               for i, group in enumerate(power_groups(plan.questions, jobs))]
+    return checks + [
+        ReleaseCheck("gs-reference", partial(check_gradescope, plan, zips["autograder"], submission=reference,
+                                             full_marks=True)),
+        ReleaseCheck("student-reference", partial(check_student_zip, plan, zips["student"], with_reference=True)),
+        ReleaseCheck("gs-stubs", partial(check_gradescope, plan, zips["autograder"], submission=stubs,
+                                         full_marks=False)),
+        ReleaseCheck("student-stubs", partial(check_student_zip, plan, zips["student"], with_reference=False))]
 
 
 # -- before anything is built ------------------------------------------------------------------------
@@ -169,7 +200,8 @@ def scan_files(files: dict[str, bytes], label: str = "student.zip", root: Path =
         parts = set(PurePosixPath(name).parts)
         if name.endswith((".pt", ".pth")):
             problems.append(f"{where} is a checkpoint; students train their own.")
-        elif parts & STATE_PARTS or PurePosixPath(name).name in STATE_NAMES or name.endswith(".pyc"):
+        elif parts & STATE_PARTS or PurePosixPath(name).name in STATE_NAMES or name.endswith(".pyc") \
+                or PurePosixPath(name).name.startswith(STAFF_NAMES):
             problems.append(f"{where} is grader state or reference material (hidden tests, solutions, "
                             "caches, results).")
         elif grader_only(name):
