@@ -5,11 +5,15 @@ import shutil
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from autograder.release.contents import (Plan, ReleaseError, autograder_files, plan, solution_files, student_files,
                                          write_zip)
+from autograder.release.checks import (Check, ReleaseCheck, check_gradescope, check_power, check_student_zip, leak_scan,
+                                       power_groups, reference_files, stub_files)
 from autograder.release.mutation import all_mutants
+from autograder.release.otter import check_otter
 
 
 def make_release(name: str, out: Path, config_path: Path, otter: bool = False, jobs: int = 2,
@@ -59,23 +63,41 @@ def make_release(name: str, out: Path, config_path: Path, otter: bool = False, j
 
 def run_checks(plan: Plan, zips: dict[str, Path], work: Path, otter_into: Path | None, jobs: int,
                mutants: int | None = None) -> list:
-    """Every check of the release (checks.release_checks), `jobs` at a time (each runs its own processes)."""
-    from autograder.release import checks
-
+    """Every check of the release (release_checks), `jobs` at a time (each runs its own processes)."""
     for question in plan.questions:  # here, not in the threads below (see mutate.all_mutants)
         all_mutants(question)
 
-    def timed(check: checks.ReleaseCheck) -> list:
+    def timed(check: ReleaseCheck) -> list:
         begun = time.monotonic()
         try:
             result = check.run(work / check.name)
         except Exception as exc:  # noqa: BLE001 - a broken check fails the release with its reason, never silently
-            result = checks.Check(f"{check.name} ({plan.name})", [f"the check itself failed: "
+            result = Check(f"{check.name} ({plan.name})", [f"the check itself failed: "
                                                                   f"{type(exc).__name__}: {exc}"])
         result = result if isinstance(result, list) else [result]
         for done in result:
             done.seconds = time.monotonic() - begun
         return result
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return [done for results in pool.map(timed, checks.release_checks(plan, zips, otter_into, jobs, mutants))
+        return [done for results in pool.map(timed, release_checks(plan, zips, otter_into, jobs, mutants))
                 for done in results]
+
+
+def release_checks(plan: Plan, zips: dict[str, Path], otter_into: Path | None, jobs: int,
+                   mutants: int | None = None) -> list[ReleaseCheck]:
+    """Every check of a release, the leak scan first: the student zip holds no answers, the hidden tests kill
+    the mutants, the reference gets full marks and the stubs none through both zips, and Otter's track agrees."""
+    reference, stubs = reference_files(plan), stub_files(plan)
+    leaks = "student.zip: no solution code, hidden tests, checkpoints or grader state"
+    every = [ReleaseCheck("leak scan", lambda workdir: Check(leaks, leak_scan(zips["student"])))]
+    if otter_into is not None:
+        every.append(ReleaseCheck("otter", partial(check_otter, plan, otter_into)))
+    every += [ReleaseCheck(f"power{i}", partial(check_power, plan, group, limit=mutants))
+              for i, group in enumerate(power_groups(plan.questions, jobs))]
+    return every + [
+        ReleaseCheck("gs-reference", partial(check_gradescope, plan, zips["autograder"], submission=reference,
+                                             full_marks=True)),
+        ReleaseCheck("student-reference", partial(check_student_zip, plan, zips["student"], with_reference=True)),
+        ReleaseCheck("gs-stubs", partial(check_gradescope, plan, zips["autograder"], submission=stubs,
+                                         full_marks=False)),
+        ReleaseCheck("student-stubs", partial(check_student_zip, plan, zips["student"], with_reference=False))]

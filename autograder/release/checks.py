@@ -12,7 +12,6 @@ import sysconfig
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path, PurePosixPath
 
 from autograder.course.config import KIT_ROOT
@@ -50,27 +49,6 @@ class ReleaseCheck:
     """One check of a release, ready to run in a work folder of its own: run(workdir) gives its Check(s)."""
     name: str
     run: Callable[[Path], Check | list[Check]]
-
-
-def release_checks(plan: Plan, zips: dict[str, Path], otter_into: Path | None, jobs: int,
-                   mutants: int | None = None) -> list[ReleaseCheck]:
-    """Every check of a release, the leak scan first: the student zip holds no answers, the hidden tests kill
-    the mutants, the reference gets full marks and the stubs none through both zips, and Otter's track agrees."""
-    reference, stubs = reference_files(plan), stub_files(plan)
-    leaks = "student.zip: no solution code, hidden tests, checkpoints or grader state"
-    checks = [ReleaseCheck("leak scan", lambda workdir: Check(leaks, leak_scan(zips["student"])))]
-    if otter_into is not None:
-        from autograder.release.otter import check_otter
-        checks.append(ReleaseCheck("otter", partial(check_otter, plan, otter_into)))
-    checks += [ReleaseCheck(f"power{i}", partial(check_power, plan, group, limit=mutants))
-               for i, group in enumerate(power_groups(plan.questions, jobs))]
-    return checks + [
-        ReleaseCheck("gs-reference", partial(check_gradescope, plan, zips["autograder"], submission=reference,
-                                             full_marks=True)),
-        ReleaseCheck("student-reference", partial(check_student_zip, plan, zips["student"], with_reference=True)),
-        ReleaseCheck("gs-stubs", partial(check_gradescope, plan, zips["autograder"], submission=stubs,
-                                         full_marks=False)),
-        ReleaseCheck("student-stubs", partial(check_student_zip, plan, zips["student"], with_reference=False))]
 
 
 # -- before anything is built ------------------------------------------------------------------------
