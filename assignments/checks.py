@@ -1,4 +1,6 @@
 """Checks shared by the public and hidden question tests; their messages are student feedback."""
+from dataclasses import dataclass
+
 import torch
 
 from autograder.sandbox.errors import ForbiddenCall, StudentError
@@ -36,15 +38,17 @@ def describe_error(exc):
 
 
 def expect_error(error, reason, call, function, *args, **kwargs):
-    """Call the student's function and return the `error` it raises; fail with feedback otherwise."""
+    """The one refusal check: function(*args, **kwargs), a call into student code, must raise `error` (a builtin
+    exception type; a stub's NotImplementedError never counts as the RuntimeError it derives from) because of
+    `reason`. Returns the error raised; fails with feedback naming the call, the reason and what happened."""
     try:
         got = function(*args, **kwargs)
-    except error as exc:
-        return exc
     except StudentError as exc:
+        if isinstance(exc, error):
+            return exc
         raise AssertionError(f"{call} should raise {error.__name__} ({reason}), but raised "
                              f"{describe_error(exc)}") from None
-    raise AssertionError(f"{call} should raise {error.__name__} ({reason}), but returned {got!r}")
+    raise AssertionError(f"{call} should raise {error.__name__} ({reason}), but returned {show_tensor(got)}")
 
 
 def expect_flatten_size(student, input_shape, specs, expected):
@@ -95,40 +99,89 @@ def show_tensor_call(function: str, *args, **kwargs) -> str:
     return f"{function}({', '.join(parts)})"
 
 
-def expect_tensor_close(got, expected, call, allowed, what="the result", dtype=None):
-    """Fail with student feedback unless `got` is a tensor of expected's shape, of `dtype` (default:
-    expected's), whose values differ from expected's by at most `allowed` (a number or an elementwise
-    tensor). Values are compared in float64; -0.0 and 0.0 count as equal, NaN as wrong."""
-    dtype = expected.dtype if dtype is None else dtype
+# ---------------------------------------------------------------- the one tensor comparison
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How far each value of a result may be from the expected one: |got - expected| <= atol + rtol * |expected|
+    elementwise, where atol is a number or a tensor (broadcast to the result's shape). `name` says in feedback
+    where the bound comes from. Build one with exact(), relative() or allowance()."""
+    name: str
+    atol: float | torch.Tensor = 0.0
+    rtol: float = 0.0
+
+    def allowed(self, expected: torch.Tensor) -> torch.Tensor:
+        """The elementwise bound in float64 for this float64 expected tensor."""
+        bound = (self.atol.detach().cpu().double() if isinstance(self.atol, torch.Tensor)
+                 else torch.tensor(float(self.atol), dtype=torch.float64))
+        return bound + self.rtol * expected.abs() if self.rtol else bound
+
+
+def exact() -> Tolerance:
+    """Values must be equal (a maximum, a copy, a value worked out by hand)."""
+    return Tolerance("exact: the values must be equal")
+
+
+def relative(rtol: float, atol: float = 0.0) -> Tolerance:
+    """Values may differ by atol + rtol * |expected|."""
+    return Tolerance(f"tolerance {short_number(atol)} + {short_number(rtol)} * |expected|", atol, rtol)
+
+
+def allowance(allowed, why: str = "the rounding a correct computation in this dtype may show") -> Tolerance:
+    """Values may differ by `allowed`: a number, or an elementwise tensor (a bound on the rounding error that the
+    question's checks work out for each value)."""
+    return Tolerance(f"allowance: {why}", allowed)
+
+
+ANY_DTYPE = "any"  # expect_close(..., dtype=ANY_DTYPE): the result's dtype is not graded
+
+
+def mismatches(got: torch.Tensor, expected: torch.Tensor, tolerance: Tolerance):
+    """(wrong positions, |got - expected|, the bound), in float64. Equal values (infinities included, -0.0 and 0.0)
+    match; NaN never does."""
+    got64, expected64 = got.detach().cpu().double(), expected.detach().cpu().double()
+    error = (got64 - expected64).abs()
+    bound = tolerance.allowed(expected64).expand_as(error)
+    return ~((got64 == expected64) | (error <= bound)), error, bound
+
+
+def expect_close(got, expected, call, tolerance, what="the output", dtype=None):
+    """Fail with student feedback unless `got` is a tensor of expected's shape, of `dtype` (default: expected's;
+    ANY_DTYPE: not checked), whose values are within `tolerance` (exact(), relative(), allowance()) of expected's.
+    Values are compared in float64."""
     kind = getattr(got, "remote_type", type(got).__name__)
-    assert isinstance(got, torch.Tensor), f"{call}: {what} should be a tensor, got {kind} {got!r}"
+    assert isinstance(got, torch.Tensor), f"{call}: {what} should be a tensor, got {kind} {got!r:.200}"
     assert tuple(got.shape) == tuple(expected.shape), (
         f"{call}: {what} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}")
-    assert got.dtype == dtype, (f"{call}: {what} has dtype {str(got.dtype).removeprefix('torch.')}, expected "
-                                f"{str(dtype).removeprefix('torch.')} (the dtype of the input)")
-    got64, expected64 = got.detach().double(), expected.detach().double()
-    error = (got64 - expected64).abs()
-    wrong = ~(error <= torch.as_tensor(allowed, dtype=torch.float64))  # NaN counts as wrong
+    dtype = expected.dtype if dtype is None else dtype
+    assert dtype == ANY_DTYPE or got.dtype == dtype, (
+        f"{call}: {what} has dtype {str(got.dtype).removeprefix('torch.')}, expected "
+        f"{str(dtype).removeprefix('torch.')} (the dtype of the input)")
+    wrong, error, bound = mismatches(got, expected, tolerance)
     if not wrong.any():
         return
+    got64, expected64 = got.detach().cpu().double(), expected.detach().cpu().double()
     first = tuple(wrong.nonzero()[0].tolist())
+    worst = tuple(int(i) for i in torch.unravel_index(
+        torch.where(wrong, error.nan_to_num(float("inf")), -1.0).argmax(), error.shape))
     message = (f"{call}: {what} is wrong at {int(wrong.sum())} of {wrong.numel()} positions. First at index "
                f"{first}: expected {short_number(expected64[first])}, got {short_number(got64[first])}; "
-               f"largest error {short_number(error.nan_to_num(float('inf')).max())}.")
+               f"largest error {short_number(error[worst])} at index {worst}, where {short_number(bound[worst])} "
+               f"is allowed ({tolerance.name}).")
     if expected.numel() <= TENSOR_SHOWN_VALUES:
         message += f"\nExpected {_nested_values(expected64)}\ngot      {_nested_values(got64)}"
     raise AssertionError(message)
 
 
-def expect_gradients_close(grads, expected, allowed, call, names, dtype):
-    """Compare the gradients a student's code gave (by argument key) with the reference ones (of `dtype`)."""
+def expect_gradients_close(grads, expected, tolerances, call, names, dtype):
+    """Compare the gradients a student's code gave (by argument key) with the reference ones (of `dtype`), each
+    within its Tolerance tolerances[key]."""
     for key, reference in expected.items():
         name = names.get(key, key)
         got = grads.get(key)
         assert got is not None, (f"{call}: the gradient with respect to {name} is missing: autograd finds no "
                                  f"path from your result back to {name} (is {name} used, without .detach()?)")
-        expect_tensor_close(got, reference, call, allowed[key], what=f"the gradient with respect to {name}",
-                            dtype=dtype)
+        expect_close(got, reference, call, tolerances[key], what=f"the gradient with respect to {name}", dtype=dtype)
 
 
 def expect_unchanged_input(report, x, call):

@@ -1,7 +1,8 @@
 """Checks shared by the pooling question tests (q3, q4); their messages are student feedback."""
 import torch
 
-from autograder.sandbox.errors import ForbiddenCall, StudentError
+from autograder.sandbox.errors import ForbiddenCall
+from .checks import Tolerance, allowance, exact, expect_close
 
 # torch functions (by the __name__ torch reports) that would do the pooling for the student
 MAX_POOL_BANNED = ("max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
@@ -42,42 +43,14 @@ def pool_sum_tolerance(values: torch.Tensor, terms: int, dtype: torch.dtype) -> 
     return 4.0 * torch.finfo(dtype).eps * terms * max(1.0, values.detach().abs().max().item())
 
 
-def avg_pool_tolerance(scale, x, kernel_size, stride=None, padding=0, **_other):
-    """pool_sum_tolerance for avg_pool2d(x, kernel_size, stride, padding, ...) in x's dtype; `scale` is the
-    tensor whose values are summed (x for the output, the output's gradient for x's gradient)."""
+def avg_pool_tolerance(scale, x, kernel_size, stride=None, padding=0, **_other) -> Tolerance:
+    """pool_sum_tolerance for avg_pool2d(x, kernel_size, stride, padding, ...) in x's dtype, as the allowance of
+    every value; `scale` is the tensor whose values are summed (x for the output, the output's gradient for x's
+    gradient)."""
     (kh, kw), (ph, pw) = _pool_pair(kernel_size), _pool_pair(padding)
     terms = kh * kw + x.shape[-2] + 2 * ph + x.shape[-1] + 2 * pw
-    return pool_sum_tolerance(scale, terms, x.dtype)
-
-
-def expect_pooled_close(got, expected, call, what="the output", dtype=None, rtol=0.0, atol=0.0):
-    """Fail with student feedback unless `got` is a tensor like `expected` (shape, dtype, values).
-
-    Values match where they are equal (infinities included) or |got - expected| <= atol + rtol * |expected|;
-    atol = rtol = 0 asks for exact equality. `dtype` is the dtype `got` must have (default: expected's),
-    so a float64 reference can judge a float32 result. The signature is the one of tests/checks_q1_conv.py's
-    expect_close, with exact equality (rtol = atol = 0) as the default.
-    """
-    dtype = expected.dtype if dtype is None else dtype
-    if not isinstance(got, torch.Tensor):
-        kind = getattr(got, "remote_type", type(got).__name__)
-        raise AssertionError(f"{call} returned a {kind} ({got!r:.80}); {what} should be a torch.Tensor")
-    assert tuple(got.shape) == tuple(expected.shape), (
-        f"{call}: {what} should have shape {tuple(expected.shape)}, but it has shape {tuple(got.shape)}")
-    assert got.dtype == dtype, (
-        f"{call}: {what} should have dtype {dtype} (the input's), but it has dtype {got.dtype}")
-    actual, wanted = got.detach().double().cpu(), expected.detach().double().cpu()
-    error = (actual - wanted).abs()
-    bad = ~((actual == wanted) | (error <= atol + rtol * wanted.abs()))
-    if bad.any():
-        index = tuple(int(i) for i in bad.nonzero()[0])
-        largest = error[bad].nan_to_num(nan=float("inf")).max().item()
-        tolerance = "exact" if atol == rtol == 0 else f"tolerance {atol:.2g}" + (f" + {rtol:.2g} * |expected|"
-                                                                                if rtol else "")
-        raise AssertionError(
-            f"{call}: {what} is wrong at index {index}: expected {wanted[index].item():.6g}, got "
-            f"{actual[index].item():.6g} ({int(bad.sum())} of {bad.numel()} values wrong, largest error "
-            f"{largest:.3g}; {tolerance}).")
+    dtype = str(x.dtype).removeprefix("torch.")
+    return allowance(pool_sum_tolerance(scale, terms, x.dtype), f"the rounding of window sums in {dtype}")
 
 
 def expect_no_banned_pooling(function, banned, *args, **kwargs):
@@ -111,18 +84,4 @@ def expect_pool_layer(student, got, expected, name, inputs):
     for x in inputs:
         with torch.no_grad():
             wanted = expected(x)
-        expect_pooled_close(got(x), wanted, f"{label} on x a {show_pooled_tensor(x)}")
-
-
-def expect_pool_refusal(reason, call, function, *args, **kwargs):
-    """The call must raise RuntimeError as PyTorch does (a stub's NotImplementedError does not count: the
-    kit never passes it on as a RuntimeError); fail with feedback otherwise. Returns the error."""
-    try:
-        got = function(*args, **kwargs)
-    except StudentError as exc:
-        if isinstance(exc, RuntimeError):
-            return exc
-        raised = f"{exc.remote_type}: {exc.message}\n{exc.traceback}".strip()
-        raise AssertionError(f"{call} should raise RuntimeError ({reason}), but raised {raised}") from None
-    shown = show_pooled_tensor(got) if isinstance(got, torch.Tensor) else f"{got!r:.80}"
-    raise AssertionError(f"{call} should raise RuntimeError ({reason}), but returned {shown}")
+        expect_close(got(x), wanted, f"{label} on x a {show_pooled_tensor(x)}", exact())

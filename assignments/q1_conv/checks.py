@@ -1,9 +1,9 @@
-"""Checks for q1 (convolution): tensor comparisons and conv2d calls, with student-facing messages."""
+"""Checks for q1 (convolution): the float64 reference with its rounding allowances, and conv2d calls for feedback."""
 import torch
 import torch.nn.functional as F
 
 from autograder.sandbox.errors import StudentError
-from ..checks import backpropagate
+from ..checks import Tolerance, allowance, backpropagate, describe_error, expect_close
 
 # torch functions that compute a convolution (their __name__ as the worker's ban sees it)
 CONV_FUNCTIONS = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
@@ -35,6 +35,11 @@ def describe_tensor(tensor) -> str:
     return text
 
 
+def student_conv2d(student):
+    """The student's conv2d with torch's convolutions banned."""
+    return student.q1_conv.conv2d.forbidding(*CONV_FUNCTIONS)
+
+
 def show_conv_call(x, weight, bias=None, **hyper) -> str:
     """A conv2d call as feedback shows it, e.g. conv2d(x=float32 tensor of shape (1, 2, 5, 5), ..., stride=2)."""
     parts = [f"x={describe_tensor(x)}", f"weight={describe_tensor(weight)}", f"bias={describe_tensor(bias)}"]
@@ -42,47 +47,18 @@ def show_conv_call(x, weight, bias=None, **hyper) -> str:
     return f"conv2d({', '.join(parts)})"
 
 
-def expect_close(got, expected, call, what="the output", dtype=None, rtol=1e-5, atol=1e-8, allowed=None):
-    """Fail with student feedback unless `got` is a tensor like `expected`: shape, dtype, then values.
-
-    Values must agree within atol + rtol * |expected|, or within the elementwise tensor `allowed`
-    when it is given. dtype defaults to expected's; comparison is in float64.
-    """
-    dtype = expected.dtype if dtype is None else dtype
-    kind = getattr(got, "remote_type", type(got).__name__)
-    assert isinstance(got, torch.Tensor), f"{call}: {what} should be a tensor, got {kind} {got!r}"
-    assert tuple(got.shape) == tuple(expected.shape), (
-        f"{call}: {what} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}")
-    assert got.dtype == dtype, (
-        f"{call}: {what} has dtype {str(got.dtype).removeprefix('torch.')}, expected "
-        f"{str(dtype).removeprefix('torch.')}")
-    got64, expected64 = got.detach().cpu().double(), expected.detach().cpu().double()
-    tolerance = atol + rtol * expected64.abs() if allowed is None else allowed.detach().cpu().double()
-    error = (got64 - expected64).abs()
-    wrong = ~(error <= tolerance)  # NaN counts as wrong
-    if not wrong.any():
-        return
-    first = tuple(wrong.nonzero()[0].tolist())
-    worst = tuple(int(i) for i in torch.unravel_index(error.nan_to_num(float("inf")).argmax(), error.shape))
-    message = (f"{call}: {what} is wrong at {int(wrong.sum())} of {wrong.numel()} positions. "
-               f"First at index {first}: expected {_number(expected64[first])}, got {_number(got64[first])}; "
-               f"largest error {_number(error[worst])} at index {worst}.")
-    if expected.numel() <= SHOWN_VALUES:
-        message += f"\nExpected {_values(expected64)}\ngot      {_values(got64)}"
-    raise AssertionError(message)
-
-
-def _allowance(bound: torch.Tensor, terms: int, dtype: torch.dtype) -> torch.Tensor:
+def _allowance(bound: torch.Tensor, terms: int, dtype: torch.dtype) -> Tolerance:
     """Rounding error any correct implementation stays within: a sum of `terms` products whose absolute
     values add up to `bound`, computed in `dtype` in any order (with an 8x margin)."""
-    return 4 * (terms + 2) * torch.finfo(dtype).eps * bound
+    return allowance(4 * (terms + 2) * torch.finfo(dtype).eps * bound,
+                     f"the rounding of sums of {terms} products in {str(dtype).removeprefix('torch.')}")
 
 
 def conv2d_reference(x, weight, bias, hyper, grad_output=None) -> dict:
     """F.conv2d in float64 on the same inputs, with the rounding each result may show.
 
     Returns {"output", "output_allowed"} and, with grad_output, {"grads": {0: x, 1: weight, 2: bias},
-    "grads_allowed": {...}}; bias entries only when bias is not None.
+    "grads_allowed": {...}} (the allowed ones are Tolerances); bias entries only when bias is not None.
     """
     tensors = [t.detach().double().requires_grad_() for t in (x, weight) + ((bias,) if bias is not None else ())]
     absolute = [t.detach().abs().requires_grad_() for t in tensors]
@@ -108,20 +84,16 @@ def conv2d_output_shape(x, weight, **hyper) -> tuple:
     return (x.shape[0], *one.shape[1:])
 
 
-def _raised(exc: StudentError) -> str:
-    return f"{exc.remote_type}: {exc.message}\n{exc.traceback}".strip()
-
-
 def expect_conv2d_output(student, x, weight, bias=None, **hyper):
     """The student's conv2d (convolution functions banned) must give F.conv2d's output."""
     call = show_conv_call(x, weight, bias, **hyper)
     reference = conv2d_reference(x, weight, bias, hyper)
     try:
-        got = student.q1_conv.conv2d.forbidding(*CONV_FUNCTIONS)(x, weight, bias, **hyper)
+        got = student_conv2d(student)(x, weight, bias, **hyper)
     except StudentError as exc:
         raise AssertionError(f"{call}: expected an output of shape {tuple(reference['output'].shape)} "
-                             f"(F.conv2d accepts these arguments), but it raised {_raised(exc)}") from None
-    expect_close(got, reference["output"], call, dtype=x.dtype, allowed=reference["output_allowed"])
+                             f"(F.conv2d accepts these arguments), but it raised {describe_error(exc)}") from None
+    expect_close(got, reference["output"], call, reference["output_allowed"], dtype=x.dtype)
 
 
 GRADIENT_NAMES = {0: "x", 1: "weight", 2: "bias"}
@@ -132,31 +104,17 @@ def expect_conv2d_gradients(student, x, weight, bias, grad_output, **hyper):
     expect_conv2d_output(student, x, weight, bias, **hyper)  # a wrong output shape would break backward
     call = show_conv_call(x, weight, bias, **hyper)
     reference = conv2d_reference(x, weight, bias, hyper, grad_output)
-    conv2d = student.q1_conv.conv2d.forbidding(*CONV_FUNCTIONS)
+    conv2d = student_conv2d(student)
     try:
         _, grads = conv2d.gradients(x, weight, bias, grad_output=grad_output, **hyper)
     except StudentError as exc:
         raise AssertionError(f"{call}, then backpropagating a gradient of shape {tuple(grad_output.shape)}: "
-                             f"it raised {_raised(exc)}") from None
+                             f"it raised {describe_error(exc)}") from None
     for position, expected in reference["grads"].items():
         name = GRADIENT_NAMES[position]
         got = grads.get(position)
         assert got is not None, (
             f"{call}: no gradient reaches {name}: your output does not depend on {name} through autograd "
             "(use it in tensor operations; avoid .detach(), .item(), .numpy() and tensors built from numbers)")
-        expect_close(got, expected, call, what=f"the gradient with respect to {name}", dtype=x.dtype,
-                     allowed=reference["grads_allowed"][position])
-
-
-def expect_conv2d_error(student, x, weight, bias, reason, **hyper):
-    """The student's conv2d must raise a RuntimeError, as F.conv2d does, for `reason`."""
-    call = show_conv_call(x, weight, bias, **hyper)
-    try:
-        got = student.q1_conv.conv2d.forbidding(*CONV_FUNCTIONS)(x, weight, bias, **hyper)
-    except RuntimeError:  # a stub's NotImplementedError never arrives as one (autograder.sandbox.errors)
-        return
-    except StudentError as exc:
-        raise AssertionError(f"{call} should raise RuntimeError like F.conv2d ({reason}), but raised "
-                             f"{_raised(exc)}") from None
-    raise AssertionError(f"{call} should raise RuntimeError like F.conv2d ({reason}), but returned "
-                         f"{describe_tensor(got)}")
+        expect_close(got, expected, call, reference["grads_allowed"][position],
+                     what=f"the gradient with respect to {name}", dtype=x.dtype)

@@ -5,9 +5,9 @@ from torch import nn
 
 from autograder.sandbox.errors import ForbiddenCall
 from autograder.sandbox.harness import summary
-from ..checks import expect_int, show_call
-from .checks import (CONV_FUNCTIONS, conv2d_output_shape, expect_conv2d_error, expect_conv2d_gradients,
-                            expect_conv2d_output)
+from ..checks import expect_error, expect_int, show_call
+from .checks import (CONV_FUNCTIONS, conv2d_output_shape, expect_conv2d_gradients, expect_conv2d_output,
+                     show_conv_call, student_conv2d)
 
 SLIDE_INPUT = torch.tensor([[[[12., 3., 19.], [25., 10., 1.], [9., 7., 17.]]]])
 SLIDE_KERNEL = torch.tensor([[[[1., 2.], [3., 4.]]]])
@@ -74,13 +74,16 @@ def test_conv2d_gradients_match_torch(student):
 
 def test_conv2d_rejects_kernel_larger_than_padded_input(student):
     # a 3x3 kernel with dilation 2 covers 5x5 pixels; the input padded by 1 has only 4x4
-    expect_conv2d_error(student, seeded(1, 1, 2, 2), seeded(1, 1, 3, 3, seed=1), None,
-                        "the dilated kernel is larger than the padded input", padding=1, dilation=2)
+    x, weight = seeded(1, 1, 2, 2), seeded(1, 1, 3, 3, seed=1)
+    expect_error(RuntimeError, "F.conv2d refuses it: the dilated kernel is larger than the padded input",
+                 show_conv_call(x, weight, None, padding=1, dilation=2), student_conv2d(student), x, weight, None,
+                 padding=1, dilation=2)
 
 
 def test_conv2d_rejects_input_with_other_channel_count(student):
-    expect_conv2d_error(student, seeded(1, 3, 5, 5), seeded(2, 2, 3, 3, seed=1), None,
-                        "the input has 3 channels, the weight expects 2")
+    x, weight = seeded(1, 3, 5, 5), seeded(2, 2, 3, 3, seed=1)
+    expect_error(RuntimeError, "F.conv2d refuses it: the input has 3 channels, the weight expects 2",
+                 show_conv_call(x, weight, None), student_conv2d(student), x, weight, None)
 
 
 # ---------------------------------------------------------------- conv_variants

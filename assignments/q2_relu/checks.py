@@ -1,7 +1,7 @@
 """Checks of q2 (ReLU, leaky ReLU): the bans and the float64 references."""
 import torch
 
-from ..checks import backpropagate
+from ..checks import Tolerance, allowance, backpropagate
 
 # Ready-made rectifiers and clamps, by the __name__ the worker's ban sees (F.threshold reports "_threshold").
 RECTIFIER_BANS = ("relu", "relu_", "threshold", "threshold_", "_threshold", "hardtanh", "hardtanh_", "clamp",
@@ -9,11 +9,12 @@ RECTIFIER_BANS = ("relu", "relu_", "threshold", "threshold_", "_threshold", "har
                   "rrelu", "rrelu_", "elu", "elu_")
 
 
-def activation_allowance(reference_input: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+def activation_allowance(reference_input: torch.Tensor, dtype: torch.dtype) -> Tolerance:
     """Elementwise error any correct implementation of an activation in `dtype` stays within:
     a few roundings of numbers no larger than |reference_input| (x for values, grad_output for gradients)."""
     info = torch.finfo(dtype)
-    return 4 * info.eps * reference_input.detach().double().abs() + info.tiny
+    return allowance(4 * info.eps * reference_input.detach().double().abs() + info.tiny,
+                     f"a few roundings in {str(dtype).removeprefix('torch.')}")
 
 
 def activation_reference(function, x: torch.Tensor, grad_output=None, **kwargs):

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ..checks import expect_tensor_close, expect_unchanged_input, show_tensor, show_tensor_call
+from ..checks import expect_close, expect_unchanged_input, show_tensor, show_tensor_call
 from .checks import RECTIFIER_BANS, activation_allowance, activation_reference
 from .strategies import activation_inputs, negative_slopes
 
@@ -24,10 +24,10 @@ def expect_gradient(student, name, torch_function, recipe, **kwargs):
     function = getattr(student.q2_relu, name).forbidding(*RECTIFIER_BANS)
     output, grads = function.gradients(x, grad_output=grad_output, **kwargs)
     expected, expected_grad = activation_reference(torch_function, x, grad_output, **kwargs)
-    expect_tensor_close(output, expected, call, activation_allowance(x, x.dtype), dtype=x.dtype)
+    expect_close(output, expected, call, activation_allowance(x, x.dtype), dtype=x.dtype)
     assert grads[0] is not None, f"{call}: no gradient reached x; build the result from x with torch operations"
-    expect_tensor_close(grads[0], expected_grad, call, activation_allowance(grad_output, x.dtype),
-                        what="the gradient with respect to x", dtype=x.dtype)
+    expect_close(grads[0], expected_grad, call, activation_allowance(grad_output, x.dtype),
+                 what="the gradient with respect to x", dtype=x.dtype)
 
 
 # ---------------------------------------------------------------- relu
@@ -38,7 +38,7 @@ def test_relu_matches_torch_relu(student, recipe):
     x = recipe.make()
     expected, _ = activation_reference(torch.relu, x)
     got = student.q2_relu.relu.forbidding(*RECTIFIER_BANS)(x)
-    expect_tensor_close(got, expected, show_tensor_call("relu", x), activation_allowance(x, x.dtype), dtype=x.dtype)
+    expect_close(got, expected, show_tensor_call("relu", x), activation_allowance(x, x.dtype), dtype=x.dtype)
 
 
 @pytest.mark.points(2)
@@ -64,12 +64,12 @@ def test_ReLU_module_behaves_like_nn_ReLU(student, recipe, inplace):
     allowed = activation_allowance(x, x.dtype)
     call = show_tensor_call(f"ReLU(inplace={inplace})", x)
     report = student.harness.watch_inputs(student.q2_relu.ReLU(inplace=inplace), x)
-    expect_tensor_close(report["output"], expected, call, allowed)
+    expect_close(report["output"], expected, call, allowed)
     if not inplace:
         expect_unchanged_input(report, x, call)
         return
-    expect_tensor_close(report["inputs_after"][0], expected, call, allowed,
-                        what="x after the call (inplace=True writes the result into x)")
+    expect_close(report["inputs_after"][0], expected, call, allowed,
+                 what="x after the call (inplace=True writes the result into x)")
     assert report["returned"] == 0, (
         f"{call} returned a new tensor; with inplace=True return x itself, as nn.ReLU(inplace=True) does")
 
@@ -84,7 +84,7 @@ def test_leaky_relu_matches_F_leaky_relu_and_keeps_its_input(student, recipe, sl
     call = show_tensor_call("leaky_relu", x, **kwargs)
     expected, _ = activation_reference(F.leaky_relu, x, **kwargs)
     got = student.q2_relu.leaky_relu.forbidding(*RECTIFIER_BANS)(x, **kwargs)
-    expect_tensor_close(got, expected, call, activation_allowance(x, x.dtype), dtype=x.dtype)
+    expect_close(got, expected, call, activation_allowance(x, x.dtype), dtype=x.dtype)
     report = student.harness.watch_inputs(student.q2_relu.leaky_relu, x, **kwargs)
     expect_unchanged_input(report, x, call)
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ..checks import expect_banned_ops_unused, expect_tensor_close, expect_unchanged_input, show_tensor, show_tensor_call
+from ..checks import expect_banned_ops_unused, expect_close, expect_unchanged_input, show_tensor, show_tensor_call
 from .checks import RECTIFIER_BANS, activation_allowance, activation_reference
 
 # the 5x5 input of the slides' nn.ReLU() example
@@ -29,8 +29,8 @@ GRAD_OUTPUT = torch.tensor([1.0, 2.0, -3.0, 4.0, -5.0])
 def expect_relu(student, x):
     relu = student.q2_relu.relu.forbidding(*RECTIFIER_BANS)
     expected, _ = activation_reference(torch.relu, x)
-    expect_tensor_close(relu(x), expected, show_tensor_call("relu", x), activation_allowance(x, x.dtype),
-                        dtype=x.dtype)
+    expect_close(relu(x), expected, show_tensor_call("relu", x), activation_allowance(x, x.dtype),
+                 dtype=x.dtype)
 
 
 # ---------------------------------------------------------------- relu
@@ -51,8 +51,8 @@ def test_relu_gradient_is_zero_at_zero_and_for_negatives(student):
     # d relu / dx is 1 where x > 0 and 0 where x <= 0, also at exactly 0.0 and -0.0
     expected = torch.tensor([0.0, 0.0, 0.0, 4.0, -5.0])
     assert grads[0] is not None, f"{call}: no gradient reached x; build the result from x with torch operations"
-    expect_tensor_close(grads[0], expected, call, activation_allowance(GRAD_OUTPUT, torch.float32),
-                        what="the gradient with respect to x")
+    expect_close(grads[0], expected, call, activation_allowance(GRAD_OUTPUT, torch.float32),
+                 what="the gradient with respect to x")
 
 
 def test_relu_leaves_its_input_unchanged(student):
@@ -74,7 +74,7 @@ def test_ReLU_module_returns_a_new_tensor_and_keeps_its_input(student):
     layer = student.q2_relu.ReLU()
     call = show_tensor_call("ReLU()", x)
     report = student.harness.watch_inputs(layer, x)
-    expect_tensor_close(report["output"], torch.relu(x), call, activation_allowance(x, x.dtype))
+    expect_close(report["output"], torch.relu(x), call, activation_allowance(x, x.dtype))
     expect_unchanged_input(report, x, call)
     info = student.harness.summary(layer)
     assert "torch.nn.modules.module.Module" in info["is"], f"ReLU should subclass torch.nn.Module, it is {info['is']}"
@@ -87,9 +87,9 @@ def test_ReLU_inplace_overwrites_its_input_and_returns_it(student):
     x = SLIDE_INPUT.clone()
     call = show_tensor_call("ReLU(inplace=True)", x)
     report = student.harness.watch_inputs(student.q2_relu.ReLU(inplace=True), x)
-    expect_tensor_close(report["output"], torch.relu(x), call, activation_allowance(x, x.dtype))
-    expect_tensor_close(report["inputs_after"][0], torch.relu(x), call, activation_allowance(x, x.dtype),
-                        what="x after the call (inplace=True writes the result into x)")
+    expect_close(report["output"], torch.relu(x), call, activation_allowance(x, x.dtype))
+    expect_close(report["inputs_after"][0], torch.relu(x), call, activation_allowance(x, x.dtype),
+                 what="x after the call (inplace=True writes the result into x)")
     assert report["returned"] == 0, (
         f"{call} returned a new tensor; with inplace=True return x itself, as nn.ReLU(inplace=True) does")
 
@@ -99,8 +99,8 @@ def test_ReLU_inplace_overwrites_its_input_and_returns_it(student):
 def expect_leaky_relu(student, x, **slope):
     leaky_relu = student.q2_relu.leaky_relu.forbidding(*RECTIFIER_BANS)
     expected, _ = activation_reference(F.leaky_relu, x, **slope)
-    expect_tensor_close(leaky_relu(x, **slope), expected, show_tensor_call("leaky_relu", x, **slope),
-                        activation_allowance(x, x.dtype), dtype=x.dtype)
+    expect_close(leaky_relu(x, **slope), expected, show_tensor_call("leaky_relu", x, **slope),
+                 activation_allowance(x, x.dtype), dtype=x.dtype)
 
 
 def test_leaky_relu_default_slope_is_0_01(student):
@@ -122,5 +122,5 @@ def test_leaky_relu_gradient_is_the_slope_at_zero_and_below(student):
     # 1 where x > 0, negative_slope where x <= 0 (also at exactly 0.0 and -0.0)
     expected = torch.tensor([0.25, 0.5, -0.75, 4.0, -5.0])
     assert grads[0] is not None, f"{call}: no gradient reached x; build the result from x with torch operations"
-    expect_tensor_close(grads[0], expected, call, activation_allowance(GRAD_OUTPUT, torch.float32),
-                        what="the gradient with respect to x")
+    expect_close(grads[0], expected, call, activation_allowance(GRAD_OUTPUT, torch.float32),
+                 what="the gradient with respect to x")

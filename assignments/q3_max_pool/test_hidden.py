@@ -6,7 +6,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from torch import nn
 
-from ..pooling_checks import MAX_POOL_BANNED, expect_pool_layer, expect_pool_refusal, expect_pooled_close, show_pool_call
+from ..checks import exact, expect_close, expect_error
+from ..pooling_checks import MAX_POOL_BANNED, expect_pool_layer, show_pool_call
 from ..pooling_strategies import PoolCase, max_pool_cases, refused_pool_cases, variant_inputs
 
 
@@ -17,7 +18,7 @@ def student_max_pool2d(student):
 def expect_values_like_torch(student, case):
     x = case.input()
     got = student_max_pool2d(student)(x, **case.kwargs)
-    expect_pooled_close(got, F.max_pool2d(x, **case.kwargs), show_pool_call("max_pool2d", x, **case.kwargs))
+    expect_close(got, F.max_pool2d(x, **case.kwargs), show_pool_call("max_pool2d", x, **case.kwargs), exact())
 
 
 @pytest.mark.points(4)
@@ -42,10 +43,10 @@ def test_max_pool2d_gradients_match_torch(student, case):
     expected.backward(g)
     call = show_pool_call("max_pool2d", x, **case.kwargs) + " (all values different)"
     got, grads = student_max_pool2d(student).gradients(x, grad_output=g, **case.kwargs)
-    expect_pooled_close(got, expected.detach(), call)
+    expect_close(got, expected.detach(), call, exact())
     # the gradient values are sums of whole numbers: exact in any correct implementation
-    expect_pooled_close(grads[0], leaf.grad, call + ", backpropagating whole numbers from -3 to 3",
-                        what="the gradient with respect to x")
+    expect_close(grads[0], leaf.grad, call + ", backpropagating whole numbers from -3 to 3", exact(),
+                 what="the gradient with respect to x")
 
 
 # (height, kernel, stride, padding, dilation) where rounding up alone would add a last window that
@@ -61,8 +62,8 @@ def test_max_pool2d_ceil_mode_drops_windows_starting_past_the_input(student):
         kwargs = dict(kernel_size=(kernel, 1), stride=(stride, 1), padding=(padding, 0), dilation=(dilation, 1),
                       ceil_mode=True)
         got = student_max_pool2d(student)(x, **kwargs)
-        expect_pooled_close(got, F.max_pool2d(x, **kwargs), show_pool_call("max_pool2d", x, **kwargs)
-                            + " (a last window must start inside the input or its top padding)")
+        expect_close(got, F.max_pool2d(x, **kwargs), show_pool_call("max_pool2d", x, **kwargs)
+                     + " (a last window must start inside the input or its top padding)", exact())
 
 
 def padding_past_half_the_kernel(axis: int) -> PoolCase:
@@ -80,7 +81,7 @@ def test_max_pool2d_rejects_what_torch_refuses(student, case):
     x = case.input()
     with pytest.raises(RuntimeError) as refused:
         F.max_pool2d(x, **case.kwargs)
-    expect_pool_refusal(f"F.max_pool2d refuses it: {str(refused.value).splitlines()[0]}",
+    expect_error(RuntimeError, f"F.max_pool2d refuses it: {str(refused.value).splitlines()[0]}",
                  show_pool_call("max_pool2d", x, **case.kwargs), student.q3_max_pool.max_pool2d, x, **case.kwargs)
 
 

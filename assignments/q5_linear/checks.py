@@ -2,21 +2,22 @@
 import torch
 import torch.nn.functional as F
 
-from ..checks import backpropagate, short_number
+from ..checks import Tolerance, allowance, backpropagate, short_number
 
 # F.linear and nn.Linear both report "linear".
 LINEAR_BANS = ("linear", "addmm", "addmm_", "bilinear")
 LINEAR_ARGUMENTS = {0: "x", 1: "weight", 2: "bias"}
 
 
-def _sum_allowance(bound: torch.Tensor, terms: int, dtype: torch.dtype) -> torch.Tensor:
+def _sum_allowance(bound: torch.Tensor, terms: int, dtype: torch.dtype) -> Tolerance:
     """Rounding error of a sum of `terms` products whose absolute values add up to `bound`, computed in
     `dtype` in any order, compared with a float64 reference (a 4x margin over the worst case)."""
-    return 4 * (terms + 2) * torch.finfo(dtype).eps * bound + torch.finfo(dtype).tiny
+    return allowance(4 * (terms + 2) * torch.finfo(dtype).eps * bound + torch.finfo(dtype).tiny,
+                     f"the rounding of sums of {terms} products in {str(dtype).removeprefix('torch.')}")
 
 
 def linear_reference(x, weight, bias, grad_output=None) -> dict:
-    """F.linear in float64: {"output", "grads": {0, 1, 2: gradient}, "allowed": {"output", 0, 1, 2: allowance}}.
+    """F.linear in float64: {"output", "grads": {0, 1, 2: gradient}, "allowed": {"output", 0, 1, 2: Tolerance}}.
 
     Allowances follow the length of each sum: in_features for the output, out_features for the
     gradient of x, the number of rows (all leading dimensions together) for weight and bias.

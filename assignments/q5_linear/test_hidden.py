@@ -6,7 +6,7 @@ import torch
 from hypothesis import given
 from torch import nn
 
-from ..checks import expect_gradients_close, expect_int, expect_tensor_close, show_tensor, show_tensor_call
+from ..checks import expect_close, expect_gradients_close, expect_int, show_tensor, show_tensor_call
 from .checks import LINEAR_ARGUMENTS, LINEAR_BANS, expect_uniform_init, linear_reference
 from .strategies import LinearCase, linear_cases, linear_layer_cases, mlp_sizes
 
@@ -34,8 +34,8 @@ def test_linear_matches_F_linear(student, case):
     x, weight, bias = case.tensors()
     reference = linear_reference(x, weight, bias)
     got = call_linear(student.q5_linear.linear.forbidding(*LINEAR_BANS), x, weight, bias)
-    expect_tensor_close(got, reference["output"], linear_call(x, weight, bias), reference["allowed"]["output"],
-                        dtype=x.dtype)
+    expect_close(got, reference["output"], linear_call(x, weight, bias), reference["allowed"]["output"],
+                 dtype=x.dtype)
 
 
 @pytest.mark.points(3)
@@ -47,7 +47,7 @@ def test_linear_gradients_match_F_linear(student, case):
     linear = student.q5_linear.linear.forbidding(*LINEAR_BANS)
     output, grads = call_linear(linear.gradients, x, weight, bias, grad_output=grad_output)
     reference = linear_reference(x, weight, bias, grad_output)
-    expect_tensor_close(output, reference["output"], call, reference["allowed"]["output"], dtype=x.dtype)
+    expect_close(output, reference["output"], call, reference["allowed"]["output"], dtype=x.dtype)
     expect_gradients_close(grads, reference["grads"], reference["allowed"], call, LINEAR_ARGUMENTS, x.dtype)
 
 
@@ -78,7 +78,7 @@ def test_Linear_module_parameters_and_forward(student, case):
     output, grads = layer.forbidding(*LINEAR_BANS).gradients(x, grad_output=grad_output)
     reference = linear_reference(x, layer.weight, layer.bias, grad_output)
     forward_call = show_tensor_call(call, x) + f", backpropagating {show_tensor(grad_output)}"
-    expect_tensor_close(output, reference["output"], forward_call, reference["allowed"]["output"], dtype=x.dtype)
+    expect_close(output, reference["output"], forward_call, reference["allowed"]["output"], dtype=x.dtype)
     expect_gradients_close(grads, {0: reference["grads"][0]}, reference["allowed"], forward_call, LINEAR_ARGUMENTS,
                            x.dtype)
 

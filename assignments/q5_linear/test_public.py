@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from ..checks import expect_banned_ops_unused, expect_gradients_close, expect_int, expect_tensor_close, show_tensor, show_tensor_call
+from ..checks import expect_banned_ops_unused, expect_close, expect_gradients_close, expect_int, show_tensor, show_tensor_call
 from .checks import LINEAR_ARGUMENTS, LINEAR_BANS, expect_uniform_init, linear_reference
 
 X = torch.tensor([[1.0, 2.0]])
@@ -23,7 +23,7 @@ def expect_linear(student, x, weight, bias=None):
     reference = linear_reference(x, weight, bias)
     got = linear(x, weight, bias) if bias is not None else linear(x, weight)
     call = show_tensor_call("linear", x, weight, *([] if bias is None else [bias]))
-    expect_tensor_close(got, reference["output"], call, reference["allowed"]["output"], dtype=x.dtype)
+    expect_close(got, reference["output"], call, reference["allowed"]["output"], dtype=x.dtype)
 
 
 # ---------------------------------------------------------------- linear
@@ -48,7 +48,7 @@ def test_linear_gradients_for_x_weight_and_bias(student):
     linear = student.q5_linear.linear.forbidding(*LINEAR_BANS)
     output, grads = linear.gradients(x, weight, bias, grad_output=grad_output)
     reference = linear_reference(x, weight, bias, grad_output)
-    expect_tensor_close(output, reference["output"], call, reference["allowed"]["output"], dtype=x.dtype)
+    expect_close(output, reference["output"], call, reference["allowed"]["output"], dtype=x.dtype)
     expect_gradients_close(grads, reference["grads"], reference["allowed"], call, LINEAR_ARGUMENTS, x.dtype)
 
 
@@ -64,8 +64,8 @@ def test_Linear_20_30_maps_a_batch_of_128_to_128_by_30(student):
     x = seeded(128, 20, seed=11)
     got = layer(x)
     reference = linear_reference(x, layer.weight, layer.bias)
-    expect_tensor_close(got, reference["output"], show_tensor_call("Linear(20, 30)", x),
-                        reference["allowed"]["output"], dtype=x.dtype)
+    expect_close(got, reference["output"], show_tensor_call("Linear(20, 30)", x),
+                 reference["allowed"]["output"], dtype=x.dtype)
 
 
 @pytest.mark.parametrize("bias", [True, False])

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from autograder.models.data import CLASSES
-from ..checks import expect_tensor_close, show_tensor
+from ..checks import Tolerance, allowance, expect_close, show_tensor
 
 # Logits are compared with a float64 forward pass of the same weights, within torch.testing's float32
 # defaults (atol 1e-5, rtol 1.3e-6): correct float32 code stays about 100 times closer than that here.
@@ -20,6 +20,19 @@ TRAINING_TOLERANCE = 1e-4
 SHARE_TOLERANCE = 1e-6
 # Logits this close to the largest one may win the argmax in float32 (a tie for the grader).
 ARGMAX_TIE = 1e-5
+
+
+
+def logits_tolerance(expected: torch.Tensor) -> Tolerance:
+    """LOGITS_ATOL + LOGITS_RTOL * |expected| for each logit (computed in expected's dtype)."""
+    return allowance(LOGITS_ATOL + LOGITS_RTOL * expected.abs(),
+                     f"{LOGITS_ATOL:g} + {LOGITS_RTOL:g} * |expected|, torch.testing's float32 defaults")
+
+
+def training_tolerance(expected: torch.Tensor) -> Tolerance:
+    """TRAINING_TOLERANCE * (1 + |expected|) for each value after training."""
+    return allowance(TRAINING_TOLERANCE * (1 + expected.abs()), f"{TRAINING_TOLERANCE:g} * (1 + |expected|)")
+
 
 LENET_LAYERS = ("conv1 -> ReLU -> 2x2 max pool -> conv2 -> ReLU -> 2x2 max pool -> flatten -> fc1 -> ReLU -> "
                 "fc2 -> ReLU -> fc3")
@@ -89,8 +102,8 @@ def expect_logits(model, x: torch.Tensor, expected_shapes: dict, reference, laye
                          f"statement (it has {', '.join(state) or 'no entries'})")
     expected = reference(state, x)
     what = f"the output (expected: the logits of {layers}, with your model's own weights)"
-    expect_tensor_close(got, expected, f"{call} on {show_tensor(x)}", LOGITS_ATOL + LOGITS_RTOL * expected.abs(),
-                        what=what, dtype=torch.float32)
+    expect_close(got, expected, f"{call} on {show_tensor(x)}", logits_tolerance(expected), what=what,
+                 dtype=torch.float32)
 
 
 def hand_made_state(shapes: dict, values: dict) -> dict:
@@ -108,8 +121,7 @@ def expect_hand_worked_logits(model, state: dict, x: torch.Tensor, expected: tor
     model.load_state_dict(state)
     got = model(x)
     what = f"the output (expected: the logits of {layers}, worked out by hand for the weights this test loads)"
-    expect_tensor_close(got, expected, call, LOGITS_ATOL + LOGITS_RTOL * expected.abs(), what=what,
-                        dtype=torch.float32)
+    expect_close(got, expected, call, logits_tolerance(expected), what=what, dtype=torch.float32)
 
 
 # ---------------------------------------------------------------- training and prediction (small Linear models)

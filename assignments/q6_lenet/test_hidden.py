@@ -3,11 +3,11 @@ import pytest
 import torch
 from hypothesis import given
 
-from .checks import (LENET_LAYERS, SIMPLE_NN_LAYERS, TRAINING_TOLERANCE, describe_task, expect_logits,
+from .checks import (LENET_LAYERS, SIMPLE_NN_LAYERS, describe_task, expect_logits,
                              expect_mean_loss, expect_mode, expect_parameters, expect_predictions,
                              expect_unpadded_stride_one, lenet_shapes, linear_model, loader_for, metrics_call,
-                             model_state, simple_nn_shapes, train_student)
-from ..checks import expect_tensor_close
+                             model_state, simple_nn_shapes, train_student, training_tolerance)
+from ..checks import expect_close
 from .oracles import (expect_confusion, expect_per_class_accuracy, lenet_reference, sgd_reference,
                               simple_nn_reference)
 from .strategies import (ImageBatch, LinearTask, class_counts, classified_examples, image_batches,
@@ -62,8 +62,8 @@ def test_train_one_epoch_takes_one_optimizer_step_per_batch(student, device, tas
             "loss, backpropagate, take one SGD step)")
     for name in ("weight", "bias"):
         reference = expected[name]
-        expect_tensor_close(state[name], reference, call, TRAINING_TOLERANCE * (1 + reference.abs()),
-                            what=what.format(name), dtype=torch.float32)
+        expect_close(state[name], reference, call, training_tolerance(reference), what=what.format(name),
+                     dtype=torch.float32)
 
 
 def test_train_one_epoch_switches_a_model_in_eval_mode_back_to_training_mode(student, device):

@@ -11,7 +11,7 @@ from torch import nn
 from torchvision.models import efficientnet as tv
 
 from autograder.sandbox.errors import StudentError
-from ..checks import describe_error
+from ..checks import ANY_DTYPE, Tolerance, allowance, describe_error, expect_close, mismatches
 
 MODULE = "q7_efficientnet"
 OWN_LAYERS = ("torch.nn.", f"{MODULE}.")  # where the classes of a student's layers may come from
@@ -199,6 +199,12 @@ def reference_output(reference: nn.Module, x: torch.Tensor, seed: int, eps: list
         return reference(x)
 
 
+def same_weights_tolerance(expected: torch.Tensor) -> Tolerance:
+    """SAME_WEIGHTS_TOLERANCE * max(1, max |expected|), for every value of a same-weights output."""
+    return allowance(SAME_WEIGHTS_TOLERANCE * max(1.0, expected.abs().max().item()),
+                     f"{SAME_WEIGHTS_TOLERANCE:g} * max(1, largest |expected|)")
+
+
 def expect_same_outputs(module, node: dict, reference: nn.Module, x: torch.Tensor, call: str, seed: int = 0) -> None:
     """The student's module and the reference, both holding weight_value's weights, in eval mode and float64,
     give the same output on x. The contract leaves BatchNorm's eps open: the reference uses the student's."""
@@ -210,37 +216,14 @@ def expect_same_outputs(module, node: dict, reference: nn.Module, x: torch.Tenso
     call_student(f"{call}.eval()", module.eval)
     got = call_student(f"{call} on a batch of shape {tuple(x.shape)}", module, x)
     expected = reference_output(reference, x, seed, first_eps)
-    if isinstance(got, torch.Tensor) and got.shape == expected.shape and not is_close(got, expected) and norms:
+    if (isinstance(got, torch.Tensor) and got.shape == expected.shape and norms
+            and mismatches(got, expected, same_weights_tolerance(expected))[0].any()):
         eps = [module.get_submodule(path).eps for path in norms]  # rare: BatchNorm layers with different eps
         if len(set(eps)) > 1:
             expected = reference_output(reference, x, seed, eps)
     expect_close(got, expected, f"{call} on a batch of shape {tuple(x.shape)} (both models in eval mode and "
                  "float64, every parameter set to a value that depends only on its shape and on being a weight or "
-                 "a bias)")
-
-
-def off_positions(got: torch.Tensor, expected: torch.Tensor) -> torch.Tensor:
-    """Where got is farther from expected than SAME_WEIGHTS_TOLERANCE * max(1, max |expected|) (or NaN)."""
-    allowed = SAME_WEIGHTS_TOLERANCE * max(1.0, expected.abs().max().item())
-    return ~((got.double() - expected.double()).abs() <= allowed)
-
-
-def is_close(got: torch.Tensor, expected: torch.Tensor) -> bool:
-    return not off_positions(got, expected).any()
-
-
-def expect_close(got, expected: torch.Tensor, call: str, what: str = "the output") -> None:
-    """got must be a tensor of expected's shape within SAME_WEIGHTS_TOLERANCE * max(1, max |expected|)."""
-    kind = getattr(got, "remote_type", type(got).__name__)
-    assert isinstance(got, torch.Tensor), f"{call}: {what} should be a tensor, got {kind}"
-    assert tuple(got.shape) == tuple(expected.shape), (
-        f"{call}: {what} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}")
-    wrong = off_positions(got, expected)
-    if wrong.any():
-        first = tuple(wrong.nonzero()[0].tolist())
-        raise AssertionError(f"{call}: {what} differs from the reference's at {int(wrong.sum())} of {wrong.numel()} "
-                             f"positions; first at index {first}: expected {expected[first].item():.6g}, got "
-                             f"{got[first].item():.6g}")
+                 "a bias)", same_weights_tolerance(expected), dtype=ANY_DTYPE)
 
 
 def seeded(shape, seed: int, dtype=torch.float64) -> torch.Tensor:

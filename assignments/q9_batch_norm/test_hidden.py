@@ -6,7 +6,7 @@ from torch import nn
 
 from .checks import (BATCH_NORM_ARGUMENTS, BATCH_NORM_BANS, batch_norm_call, batch_norm_reference,
                                expect_running_stats, expect_state_dict_like_pytorch, expect_unchanged)
-from ..checks import (expect_banned_ops_unused, expect_gradients_close, expect_tensor_close, show_tensor,
+from ..checks import (expect_banned_ops_unused, expect_close, expect_gradients_close, show_tensor,
                                 show_tensor_call)
 from .strategies import batch_norm_cases, channel_counts, layer_runs
 
@@ -31,7 +31,7 @@ def run_batch_norm(student, case):
 @given(case=batch_norm_cases(training=True))
 def test_batch_norm_training_output_matches_F_batch_norm(student, case):
     report, reference, call, dtype = run_batch_norm(student, case)
-    expect_tensor_close(report["output"], reference["output"], call, reference["allowed"]["output"], dtype=dtype)
+    expect_close(report["output"], reference["output"], call, reference["allowed"]["output"], dtype=dtype)
 
 
 @pytest.mark.points(2)
@@ -47,7 +47,7 @@ def test_batch_norm_training_updates_running_stats_in_place_like_F_batch_norm(st
 @given(case=batch_norm_cases(training=False))
 def test_batch_norm_eval_uses_running_stats_and_leaves_them_unchanged(student, case):
     report, reference, call, dtype = run_batch_norm(student, case)
-    expect_tensor_close(report["output"], reference["output"], call, reference["allowed"]["output"], dtype=dtype)
+    expect_close(report["output"], reference["output"], call, reference["allowed"]["output"], dtype=dtype)
     assert not (report["changed"][1] or report["changed"][2]), (
         f"{call} changed the running statistics in evaluation mode (training=False); only training updates them")
 
@@ -71,7 +71,7 @@ def test_batch_norm_gradients_for_x_weight_and_bias_match_F_batch_norm(student, 
     batch_norm = student.q9_batch_norm.batch_norm.forbidding(*BATCH_NORM_BANS)
     output, grads = batch_norm.gradients(x, running_mean, running_var, weight, bias, training=case.training,
                                          momentum=case.momentum, eps=case.eps, grad_output=grad_output)
-    expect_tensor_close(output, reference["output"], call, reference["allowed"]["output"], dtype=x.dtype)
+    expect_close(output, reference["output"], call, reference["allowed"]["output"], dtype=x.dtype)
     expect_gradients_close(grads, reference["grads"], reference["allowed"], call, BATCH_NORM_ARGUMENTS, x.dtype)
 
 
@@ -118,7 +118,7 @@ def test_BatchNorm2d_matches_nn_BatchNorm2d_over_training_steps_then_eval(studen
         before_mean, before_var = layer.running_mean, layer.running_var
         reference = batch_norm_reference(x, before_mean, before_var, None, None, True, run.momentum, run.eps)
         where = f"{show_tensor_call(call, x)} in training mode (batch {step})"
-        expect_tensor_close(layer(x), reference["output"], where, reference["allowed"]["output"], dtype=x.dtype)
+        expect_close(layer(x), reference["output"], where, reference["allowed"]["output"], dtype=x.dtype)
         expect_running_stats(layer.running_mean, layer.running_var, reference, where, x.dtype,
                              what="after the batch")
         tracked = layer.num_batches_tracked
@@ -129,7 +129,7 @@ def test_BatchNorm2d_matches_nn_BatchNorm2d_over_training_steps_then_eval(studen
     before_mean, before_var = layer.running_mean, layer.running_var
     reference = batch_norm_reference(x, before_mean, before_var, None, None, False, run.momentum, run.eps)
     where = f"{show_tensor_call(call, x)} after layer.eval()"
-    expect_tensor_close(layer(x), reference["output"], where, reference["allowed"]["output"], dtype=x.dtype)
+    expect_close(layer(x), reference["output"], where, reference["allowed"]["output"], dtype=x.dtype)
     assert torch.equal(layer.running_mean, before_mean) and torch.equal(layer.running_var, before_var), (
         f"{where} changed the running statistics in evaluation mode")
     assert int(layer.num_batches_tracked) == len(run.training_batches), f"{where} counted an evaluation batch"
@@ -161,7 +161,7 @@ def test_BatchNorm2d_state_dict_loads_into_nn_BatchNorm2d_and_back(student, run)
                                      trained["bias"], False, run.momentum, run.eps)
     where = f"{show_tensor_call(call, x)} in eval mode after load_state_dict(a trained nn.BatchNorm2d's state_dict())"
     got = layer.forbidding(*BATCH_NORM_BANS)(x)
-    expect_tensor_close(got, reference["output"], where, reference["allowed"]["output"], dtype=x.dtype)
+    expect_close(got, reference["output"], where, reference["allowed"]["output"], dtype=x.dtype)
 
 
 @settings(max_examples=15)
@@ -174,6 +174,6 @@ def test_BatchNorm2d_gradient_for_x_matches_nn_BatchNorm2d(student, run):
     reference = batch_norm_reference(x, torch.zeros(run.channels), torch.ones(run.channels), None, None, True,
                                      run.momentum, run.eps, grad_output)
     output, grads = layer.forbidding(*BATCH_NORM_BANS).gradients(x, grad_output=grad_output)
-    expect_tensor_close(output, reference["output"], call, reference["allowed"]["output"], dtype=x.dtype)
+    expect_close(output, reference["output"], call, reference["allowed"]["output"], dtype=x.dtype)
     expect_gradients_close(grads, {0: reference["grads"][0]}, reference["allowed"], call, BATCH_NORM_ARGUMENTS,
                            x.dtype)

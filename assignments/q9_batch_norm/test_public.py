@@ -5,7 +5,7 @@ from torch import nn
 
 from .checks import (BATCH_NORM_ARGUMENTS, BATCH_NORM_BANS, batch_norm_call, batch_norm_reference,
                                expect_running_stats, expect_state_dict_like_pytorch, expect_unchanged)
-from ..checks import (expect_banned_ops_unused, expect_gradients_close, expect_tensor_close, show_tensor,
+from ..checks import (expect_banned_ops_unused, expect_close, expect_gradients_close, show_tensor,
                                 show_tensor_call)
 from .strategies import BatchNormCase, batch_norm_cases
 
@@ -27,7 +27,7 @@ def expect_batch_norm(student, case, tensors):
     report = student.harness.watch_inputs(student.q9_batch_norm.batch_norm.forbidding(*BATCH_NORM_BANS), x,
                                           running_mean, running_var, weight, bias, training=case.training,
                                           momentum=case.momentum, eps=case.eps)
-    expect_tensor_close(report["output"], reference["output"], call, reference["allowed"]["output"], dtype=x.dtype)
+    expect_close(report["output"], reference["output"], call, reference["allowed"]["output"], dtype=x.dtype)
     expect_running_stats(report["inputs_after"][1], report["inputs_after"][2], reference, call, x.dtype)
     expect_unchanged(report, call)
     return report
@@ -69,7 +69,7 @@ def test_batch_norm_gradients_for_x_weight_and_bias(student):
     batch_norm = student.q9_batch_norm.batch_norm.forbidding(*BATCH_NORM_BANS)
     output, grads = batch_norm.gradients(x, running_mean, running_var, weight, bias, training=True,
                                          grad_output=grad_output)
-    expect_tensor_close(output, reference["output"], call, reference["allowed"]["output"], dtype=x.dtype)
+    expect_close(output, reference["output"], call, reference["allowed"]["output"], dtype=x.dtype)
     expect_gradients_close(grads, reference["grads"], reference["allowed"], call, BATCH_NORM_ARGUMENTS, x.dtype)
 
 
@@ -110,13 +110,13 @@ def test_BatchNorm2d_trains_one_batch_then_evaluates_with_running_stats(student)
     reference = batch_norm_reference(x, torch.zeros(2), torch.ones(2), None, None, True, 0.1, 1e-5)
     call = show_tensor_call("BatchNorm2d(2)", x) + " in training mode"
     layer = layer.forbidding(*BATCH_NORM_BANS)
-    expect_tensor_close(layer(x), reference["output"], call, reference["allowed"]["output"], dtype=x.dtype)
+    expect_close(layer(x), reference["output"], call, reference["allowed"]["output"], dtype=x.dtype)
     expect_running_stats(layer.running_mean, layer.running_var, reference, call, x.dtype, what="after one batch")
     assert int(layer.num_batches_tracked) == 1, f"{call} num_batches_tracked is {show_tensor(layer.num_batches_tracked)}, expected 1"
     layer.eval()
     evaluated = batch_norm_reference(x, layer.running_mean, layer.running_var, None, None, False, 0.1, 1e-5)
     call = show_tensor_call("BatchNorm2d(2)", x) + " after one training batch and layer.eval()"
-    expect_tensor_close(layer(x), evaluated["output"], call, evaluated["allowed"]["output"], dtype=x.dtype)
+    expect_close(layer(x), evaluated["output"], call, evaluated["allowed"]["output"], dtype=x.dtype)
 
 
 def test_BatchNorm2d_is_built_from_nn_Module_not_nn_BatchNorm2d(student):
