@@ -128,6 +128,12 @@ def alive(pid: int) -> bool:
         return False
 
 
+def ctrl_c_as_on_a_terminal() -> None:
+    """SIGINT as a terminal's grader gets it: a test run started in the background of a script (nohup ... &)
+    has it ignored, and a child would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_an_interrupted_batch_stops_cleanly_and_resumes_to_the_same_gradebook(graded_export, export, tmp_path):
     reference, config, _ = graded_export
     out = tmp_path / "out"
@@ -135,7 +141,7 @@ def test_an_interrupted_batch_stops_cleanly_and_resumes_to_the_same_gradebook(gr
                "--config", str(config)]
     with open(tmp_path / "stderr", "w") as stderr:
         batch = subprocess.Popen(command, cwd=KIT_ROOT, stdout=subprocess.DEVNULL, stderr=stderr,
-                                 env=pytest_env(), stdin=subprocess.DEVNULL)
+                                 env=pytest_env(), stdin=subprocess.DEVNULL, preexec_fn=ctrl_c_as_on_a_terminal)
         deadline = time.monotonic() + 300
         while not (out / "manifest.json").exists() and batch.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)

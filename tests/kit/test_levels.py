@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from autograder.sandbox import isolation
-from autograder.release import build as release
+from autograder.release import contents as release
 from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config
 from autograder.grading.environment import pytest_env
 
@@ -81,7 +81,8 @@ def test_a_simulated_gradescope_run_grades_the_reference_at_the_users_level():
         workdir.chmod(0o755)
         the_plan = release.plan(load_config(DEFAULT_CONFIG), DEFAULT_CONFIG, "layers")
         zip_path = release.write_zip(workdir / "autograder.zip", release.autograder_files(the_plan))
-        script = ("import sys; from pathlib import Path; from autograder import release, release_checks; "
+        script = ("import sys; from pathlib import Path; "
+                  "from autograder.release import contents as release, checks as release_checks; "
                   "from autograder.course.config import load_config; "
                   "plan = release.plan(load_config(Path(sys.argv[1])), Path(sys.argv[1]), 'layers'); "
                   "check = release_checks.check_gradescope(plan, Path(sys.argv[2]), Path(sys.argv[3]), "
