@@ -13,7 +13,7 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 
 from autograder.course.config import KIT_ROOT, GradingConfig
-from autograder.course.layout import MODELS, master_file, question_folder, question_test_files, questions_folder, shown
+from autograder.course.layout import MODELS, QUESTIONS, master_file, question_folder, question_test_files, questions_folder, shown
 from autograder.course.generator import generated_files
 from autograder.release.handout import handout, python_floor, tested_versions
 
@@ -197,7 +197,7 @@ def pytest_ini() -> str:
              "# --feedback=student: a failed test shows the grader's message, the input it failed on and what your",
              "# code printed; `pytest --feedback=full` shows pytest's whole report instead.",
              "# -rN: no list of the failed tests at the end; the points of each question close the run instead.",
-             "[pytest]", "testpaths = tests", f"addopts = {' '.join(addopts)}", "markers ="]
+             "[pytest]", f"testpaths = {QUESTIONS}", f"addopts = {' '.join(addopts)}", "markers ="]
     lines += [f"    {marker}" for marker in options.get("markers", [])]
     lines += ["filterwarnings ="] + [f"    {f}" for f in options.get("filterwarnings", [])]
     return "\n".join(lines) + "\n"
