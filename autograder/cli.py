@@ -94,7 +94,8 @@ def grade_examples(args, config) -> int:
     from autograder.batches.inputs import Submission
     from autograder.batches.grade import Job, default_submissions
     from autograder.models.background_training import BackgroundTraining
-    from autograder.models.reference_manifest import SOLUTIONS, stale_references
+    from autograder.course.layout import SOLUTIONS
+    from autograder.models.reference_manifest import stale_references
 
     questions = list(config.questions)
     sources = default_submissions()

@@ -9,13 +9,14 @@ from pathlib import Path
 import torch
 
 from autograder.course.config import GradingConfig
+from autograder.course.layout import SOLUTIONS
 from autograder.course.registry import load_registry
 from autograder.models.accuracy import accuracy_table, overall_accuracy, per_class_accuracy
 from autograder.models.data import CLASSES, load
 from autograder.models.devices import DeviceUnavailable, resolve_device
 from autograder.models.figures import plot_examples
 from autograder.models.references import train_reference
-from autograder.models.training import SOLUTIONS, evaluate, train
+from autograder.models.training import evaluate, train
 
 
 def models_of(targets: list[str], config: GradingConfig) -> list[str]:

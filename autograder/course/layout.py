@@ -18,6 +18,7 @@ from pathlib import Path
 KIT_ROOT = Path(__file__).resolve().parents[2]  # the kit: a staff checkout, or an unpacked release zip
 
 QUESTIONS = "assignments"   # the folder of question folders, relative to the kit
+SOLUTIONS = KIT_ROOT / "solutions"  # generated reference solutions, and the reference checkpoints
 MASTER = "master.py"
 WRONG_ANSWERS = "wrong_answers.yml"
 ALTERNATIVES = "alternatives"

@@ -29,7 +29,7 @@ class MarkedLine:
     def code(self) -> str:
         """The line without its `# SOLUTION` marker (and the spaces before it), without the newline."""
         text = self.text.rstrip("\n")
-        return text.rstrip()[: -len(LINE)].rstrip() if self.kind == "marked" else text
+        return without_marker(text) if self.kind == "marked" else text
 
 
 def is_marked(text: str) -> bool:

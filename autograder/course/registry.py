@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from autograder.course.layout import KIT_ROOT, MODELS, questions_folder
+from autograder.course.layout import KIT_ROOT, MODELS, SOLUTIONS, questions_folder
 from autograder.course.schema import ConfigError, convert, setting
 
 
@@ -61,11 +61,7 @@ class Model:
     leaderboard: str
     recipe: Recipe
 
-    @property
-    def checkpoint(self) -> str:
-        return f"{self.name}.pt"
-
-    def build(self, solutions: Path = KIT_ROOT / "solutions"):
+    def build(self, solutions: Path = SOLUTIONS):
         """The reference model, built by the question's reference solution (solutions/<question>.py)."""
         path = solutions / f"{self.question}.py"
         spec = importlib.util.spec_from_file_location(f"reference_{self.question}", path)

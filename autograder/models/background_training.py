@@ -17,7 +17,8 @@ from tqdm import tqdm
 
 from autograder.course.config import KIT_ROOT
 from autograder.course.registry import load_registry
-from autograder.models.reference_manifest import SOLUTIONS, record
+from autograder.course.layout import SOLUTIONS
+from autograder.models.reference_manifest import record
 LOG_NAME = "training.log"           # the child's stderr and stray stdout, in the solutions folder
 NICENESS = 10                       # grading keeps the CPU first
 PARENT_ENV = "AUTOGRADER_TRAINING_PARENT"  # the grader's pid, for the child to check it is still there

@@ -7,9 +7,9 @@ import json
 import os
 from pathlib import Path
 
-from autograder.course.config import KIT_ROOT, GradingConfig
+from autograder.course.config import GradingConfig
+from autograder.course.layout import SOLUTIONS
 
-SOLUTIONS = KIT_ROOT / "solutions"  # where the reference checkpoints live (models.training.SOLUTIONS)
 
 
 def manifest_path(solutions: Path = SOLUTIONS) -> Path:

@@ -9,11 +9,12 @@ from pathlib import Path
 import torch
 
 from autograder.course.config import GradingConfig
+from autograder.course.layout import SOLUTIONS
 from autograder.course.registry import load_registry
 from autograder.models.reference_manifest import data_fingerprint, record, stale_references
 from autograder.models.data import load
 from autograder.models.figures import plot_history
-from autograder.models.training import SOLUTIONS, save_checkpoint, train
+from autograder.models.training import save_checkpoint, train
 
 
 def train_reference(name: str, config: GradingConfig, epochs: int | None, device: torch.device, out: Path,

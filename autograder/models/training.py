@@ -13,11 +13,9 @@ from torch import nn
 from tqdm import tqdm
 
 from autograder.models.accuracy import confusion_matrix, overall_accuracy
-from autograder.course.config import KIT_ROOT
 from autograder.course.registry import Recipe
 from autograder.models.data import ImageSet
 
-SOLUTIONS = KIT_ROOT / "solutions"
 
 
 def make_optimizer(recipe: Recipe, model: nn.Module) -> torch.optim.Optimizer:

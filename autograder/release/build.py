@@ -10,8 +10,9 @@ from pathlib import Path
 
 from autograder.release.contents import (Plan, ReleaseError, autograder_files, plan, solution_files, student_files,
                                          write_zip)
+from autograder.course.config import load_config
 from autograder.release.checks import (Check, ReleaseCheck, check_gradescope, check_power, check_student_zip, leak_scan,
-                                       power_groups, reference_files, stub_files)
+                                       missing_checkpoints, power_groups, power_table, reference_files, stub_files)
 from autograder.release.mutation import all_mutants
 from autograder.release.otter import check_otter
 
@@ -24,9 +25,6 @@ def make_release(name: str, out: Path, config_path: Path, otter: bool = False, j
     ReleaseError when the release cannot even be built, or would grade checkpoints on the synthetic
     images without `allow_synthetic_data`.
     """
-    from autograder.release import checks
-    from autograder.course.config import load_config
-
     started = time.monotonic()
     the_plan = plan(load_config(config_path), Path(config_path), name)
     if the_plan.checkpoints and the_plan.config.data.name == "synthetic" and not allow_synthetic_data:
@@ -35,7 +33,7 @@ def make_release(name: str, out: Path, config_path: Path, otter: bool = False, j
             "the kit's synthetic images, not on the CIFAR-10 the statements tell students to train on; set "
             "data.name: cifar10 there (and fetch it with `autograder data --download`), or pass "
             "--allow-synthetic-data for a trial release graded on synthetic images (its README says so).")
-    problems = checks.missing_checkpoints(the_plan)
+    problems = missing_checkpoints(the_plan)
     if problems:
         raise ReleaseError("\n".join(problems))
     staging, final, rejected = out / f"{name}.building", out / name, out / f"{name}.rejected"
@@ -53,7 +51,7 @@ def make_release(name: str, out: Path, config_path: Path, otter: bool = False, j
             say("         " + problem.replace("\n", "\n         "))
     reports = [r for check in results for r in check.power]
     if reports:
-        say(checks.power_table(reports, mutants))
+        say(power_table(reports, mutants))
     passed = all(check.ok for check in results)
     staging.rename(final if passed else rejected)
     say(f"{'released' if passed else 'NOT released'} {name} in {time.monotonic() - started:.0f} s: "

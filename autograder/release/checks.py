@@ -54,9 +54,9 @@ class ReleaseCheck:
 # -- before anything is built ------------------------------------------------------------------------
 def missing_checkpoints(plan: Plan) -> list[str]:
     """Reference checkpoints the checks need that are absent, or trained on other data than grading.yml's."""
-    from autograder.models.reference_manifest import data_fingerprint, manifest_path
+    from autograder.models.reference_manifest import data_fingerprint, read_manifest
 
-    manifest = json.loads(manifest_path().read_text()) if manifest_path().exists() else {}
+    manifest = read_manifest()
     problems = []
     for name in plan.checkpoints:
         model = Path(name).stem

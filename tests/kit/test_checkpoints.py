@@ -9,7 +9,7 @@ from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config
 from autograder.batches.grade import grade_batch
 from autograder.models.references import ensure_reference_checkpoints
 from autograder.course.registry import load_registry
-from autograder.models.training import SOLUTIONS
+from autograder.course.layout import SOLUTIONS
 from autograder.grading.results import graded_tests
 from dask_cluster import grade_on, without_timing
 
