@@ -5,7 +5,9 @@ import textwrap
 import pytest
 
 from autograder.course.generator import build, generated_files
+from autograder.course.layout import master_file
 from autograder.course.markers import MarkerError
+from autograder.course.wrong_answers import with_wrong_answers
 
 MASTER = textwrap.dedent('''
     """Statement."""
@@ -74,3 +76,11 @@ def test_every_question_in_the_config_has_a_master_and_tests():
         assert (KIT_ROOT / "assignments" / qid / "master.py").exists(), qid
         assert (KIT_ROOT / "assignments" / qid / "test_public.py").exists(), qid
         assert (KIT_ROOT / "assignments" / qid / "test_hidden.py").exists(), qid
+
+
+def test_a_wrong_answer_example_names_an_unknown_wrong_answer_and_the_file():
+    solution = build(master_file("q8_output_size").read_text(), sanitize=False)
+    assert with_wrong_answers(solution, "q8_output_size", ["ceil_mode_ignored"]) != solution
+    with pytest.raises(ValueError, match=r"assignments/q8_output_size/wrong_answers.yml has no wrong answer "
+                                         r"named ceil_mode_forgotten; its wrong answers are ceil_mode_ignored, "):
+        with_wrong_answers(solution, "q8_output_size", ["ceil_mode_forgotten"])
