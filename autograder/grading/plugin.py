@@ -20,6 +20,9 @@ from autograder.grading.results import TestOutcome, gradescope_results, question
 from autograder.sandbox.supervisor import Sandbox
 from autograder.grading.submission import OpenedSubmission, SubmissionError, locate
 
+if sys.version_info < (3, 11):  # Hypothesis raises the backport's exception groups there (a dependency of it)
+    from exceptiongroup import BaseExceptionGroup
+
 CONFIG_KEY = pytest.StashKey[object]()
 SANDBOX_KEY = pytest.StashKey[Sandbox]()
 OUTCOMES_KEY = pytest.StashKey[dict]()
@@ -170,9 +173,19 @@ def feedback_text(exc: BaseException) -> str:
     else:
         text = (f"The grader hit an internal error in this test ({type(exc).__name__}: {exc}). "
                 "This is not your fault: please tell the course staff.")
-    notes = [n for n in getattr(exc, "__notes__", []) if not n.startswith("You can reproduce")]
-    notes = [re.sub(r"\n\s*student=student,", "", n) for n in notes]
+    notes = [re.sub(r"\n\s*student=student,", "", n) for n in student_notes(getattr(exc, "__notes__", []))]
     return "\n".join([text.strip(), *notes]).strip()
+
+
+def student_notes(notes: list[str]) -> list[str]:
+    """Hypothesis's notes without its reproduce hint (for test authors) and its explain phase ("Explanation:", then
+    a note per indented line), which lists lines of the kit and of torch: student code runs in the worker, untraced."""
+    kept, explaining = [], False
+    for note in notes:
+        explaining = note.startswith("Explanation:") or explaining and note[:1].isspace()
+        if not explaining and not note.startswith("You can reproduce"):
+            kept.append(note)
+    return kept
 
 
 @pytest.hookimpl(wrapper=True)

@@ -6,7 +6,6 @@ import platform
 import re
 import stat
 import sys
-import tomllib
 import zipfile
 from dataclasses import dataclass
 from importlib import metadata
@@ -15,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from autograder.course.config import KIT_ROOT, GradingConfig
 from autograder.course.layout import MODELS, QUESTIONS, master_file, question_folder, question_test_files, questions_folder, shown
 from autograder.course.generator import generated_files
-from autograder.release.handout import handout, python_floor, tested_versions
+from autograder.release.handout import handout, kit_project, python_floor, tested_versions
 
 ENGINE = KIT_ROOT / "autograder"
 EXECUTABLE = (stat.S_IFREG | 0o755) << 16
@@ -160,7 +159,7 @@ def requirements(files: dict[str, str | Path] | None = None) -> str:
     installed here keeps its range.
     """
     if files is None:
-        specs = tomllib.loads((KIT_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+        specs = kit_project()["project"]["dependencies"]
         names = [re.match(r"[\w.-]+", spec)[0] for spec in specs]
     else:
         paths = [PurePosixPath(name) for name in files]
@@ -190,7 +189,7 @@ def requirements(files: dict[str, str | Path] | None = None) -> str:
 
 def pytest_ini() -> str:
     """pytest settings of the student folder: the kit's, plus the student's options (explained in the file)."""
-    options = tomllib.loads((KIT_ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    options = kit_project()["tool"]["pytest"]["ini_options"]
     addopts = options["addopts"].replace("-p autograder.grading.plugin", "").split()
     addopts += ["--submission=.", "--feedback=student", "-rN"]
     lines = ["# `pytest` in this folder runs the public tests on the files in this folder (--submission=.).",

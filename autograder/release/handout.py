@@ -3,8 +3,13 @@ from __future__ import annotations
 
 import ast
 import re
-import tomllib
+import sys
 from importlib import metadata
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
 
 from autograder.course.config import KIT_ROOT
 from autograder.course.layout import master_file
@@ -13,6 +18,11 @@ from autograder.models.data import MEAN, STD
 CHECK_COMMAND = "pytest"   # what the handout tells students to run in the unzipped folder
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"   # PyTorch's CPU-only builds for Linux and Windows
 PYTORCH = ("torch", "torchvision")                   # what comes from CPU_INDEX; the rest from PyPI
+
+
+def kit_project() -> dict:
+    """The kit's pyproject.toml, read."""
+    return tomllib.loads((KIT_ROOT / "pyproject.toml").read_text())
 
 
 def statement(question: str) -> str:
@@ -125,7 +135,7 @@ def tested_versions(distributions) -> dict[str, str]:
 def python_floor(distributions) -> str:
     """The oldest Python 3 that the kit (pyproject.toml) and all these installed distributions accept (their
     Requires-Python), e.g. "3.11"."""
-    needs = [tomllib.loads((KIT_ROOT / "pyproject.toml").read_text())["project"].get("requires-python", "")]
+    needs = [kit_project()["project"].get("requires-python", "")]
     for name in distributions:
         try:
             needs.append(metadata.metadata(name).get("Requires-Python") or "")

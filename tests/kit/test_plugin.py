@@ -1,4 +1,5 @@
 """The pytest plugin: the grading profile, which question a test grades, and student feedback."""
+import sys
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,9 @@ from hypothesis import settings
 from autograder.sandbox import errors
 from autograder.course.config import load_config
 from autograder.grading.plugin import feedback_text, question_of
+
+if sys.version_info < (3, 11):  # Hypothesis's dependency there
+    from exceptiongroup import ExceptionGroup
 
 
 def test_the_grading_profile_is_active_even_when_ci_is_set():
@@ -34,8 +38,10 @@ def test_a_test_grades_the_question_named_by_its_file(path, question):
 
 def test_feedback_keeps_the_message_and_the_falsifying_example_but_not_pytest_internals():
     error = AssertionError("conv_output_size(7, 3): expected 5, got 4\nassert 4 == 5")
-    error.add_note("Falsifying example: test_x(\n    student=student,\n    dims={'size': 7},\n)")
-    error.add_note("You can reproduce this example by temporarily adding @reproduce_failure(...)")
+    error.__notes__ = ["Falsifying example: test_x(\n    student=student,\n    dims={'size': 7},\n)",  # what
+                       "Explanation:", "    These lines were always and only run by failing test cases:",
+                       "        /kit/autograder/sandbox/proxy.py:177",
+                       "You can reproduce this example by temporarily adding @reproduce_failure(...)"]  # add_note does
     text = feedback_text(error)
     assert text == "conv_output_size(7, 3): expected 5, got 4\nFalsifying example: test_x(\n    dims={'size': 7},\n)"
 
