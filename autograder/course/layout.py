@@ -54,7 +54,8 @@ def wrong_answers_file(qid: str, root: Path = KIT_ROOT) -> Path:
 
 
 def alternative_solutions(qid: str, root: Path = KIT_ROOT) -> list[Path]:
-    """The folders of differently written correct solutions, each holding <id>.py (and its checkpoints)."""
+    """The folders of differently written correct solutions, each holding <id>.py: only the definitions a student
+    writes into the stub (course/alternatives.py composes the submission from the stub and them)."""
     folder = question_folder(qid, root) / ALTERNATIVES
     return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
 

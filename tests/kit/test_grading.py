@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from autograder.course.config import DEFAULT_CONFIG, load_config
-from autograder.course.layout import alternative_solutions, question_ids, question_test_files, wrong_answers_file
+from autograder.course.alternatives import write_alternatives
+from autograder.course.layout import question_ids, question_test_files, wrong_answers_file
 from autograder.batches.grade import default_submissions, grade_batch
 from autograder.grading.results import graded_tests
 from mutation import write_mutants
@@ -40,15 +41,15 @@ def examples(tmp_path_factory, short_limits):
 
 @pytest.fixture(scope="session")
 def variants(tmp_path_factory, short_limits):
-    """variants[qid]: the question's mutants (must lose points) and alternative solutions (must not),
-    graded on first use, so `-k q6` grades only q6's."""
+    """variants[qid]: the question's mutants (must lose points) and alternative solutions (must not), each
+    alternative composed with the stub (course/alternatives.py), graded on first use, so `-k q6` grades only q6's."""
     config, path = short_limits
     root = tmp_path_factory.mktemp("variants")
 
     class Graded(dict):
         def __missing__(self, qid):
             mutants = write_mutants(qid, root / qid / "mutants")
-            alternatives = alternative_solutions(qid)
+            alternatives = write_alternatives(qid, root / qid / "alternatives")
             unit_tests = [str(f) for f in question_test_files([qid]) if not f.stem.endswith("_accuracy")]  # variants carry no checkpoints
             batch = grade_batch(mutants + alternatives, root / qid / "graded", config, path, [qid], jobs=2,
                                 tests=unit_tests)
@@ -135,7 +136,7 @@ def test_every_graded_test_fails_on_some_mutant(variants, qid):
 
 
 @pytest.mark.parametrize("qid", MUTATED)
-def test_differently_written_correct_solutions_get_full_marks(variants, qid):
+def test_alternative_solutions_get_full_marks(variants, qid):
     alternatives = variants[qid]["alternatives"]
     assert len(alternatives) >= 2, f"{qid}: fewer than two alternative solutions in assignments/{qid}/alternatives"
     for alternative in alternatives:

@@ -20,10 +20,8 @@ class Linear(nn.Module):
         bound = 1.0 / math.sqrt(in_features)
         self.weight = nn.Parameter(torch.empty(out_features, in_features))
         nn.init.uniform_(self.weight, -bound, bound)
-        if bias:
-            self.bias = nn.Parameter(torch.empty(out_features).uniform_(-bound, bound))
-        else:
-            self.register_parameter("bias", None)
+        drawn = nn.Parameter(torch.empty(out_features).uniform_(-bound, bound)) if bias else None
+        self.register_parameter("bias", drawn)  # None registers "no bias", as nn.Linear does
 
     def forward(self, x):
         return linear(x, self.weight, self.bias)

@@ -22,9 +22,7 @@ class LeNet(nn.Module):
 class SimpleNN(nn.Module):
     def __init__(self, num_classes=10):
         super().__init__()
-        self.fc1 = nn.Linear(3 * 32 * 32, 512)
-        self.fc2 = nn.Linear(512, 256)
-        self.fc3 = nn.Linear(256, num_classes)
+        self.fc1, self.fc2, self.fc3 = nn.Linear(3 * 32 * 32, 512), nn.Linear(512, 256), nn.Linear(256, num_classes)
 
     def forward(self, x):
         x = torch.flatten(x, 1)

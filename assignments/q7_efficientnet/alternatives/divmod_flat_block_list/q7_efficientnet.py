@@ -1,39 +1,12 @@
 """A correct q7 written differently: divmod rounding, layers registered in an unusual order, Bernoulli noise
-from torch.bernoulli, the stochastic-depth probability as stochastic_depth_prob * (i / total)."""
+from torch.bernoulli, the stochastic-depth probability as stochastic_depth_prob * (i / total).
+
+It uses the stub's given MBConvConfig, BASE_BLOCKS and Scaling (hence the noqa: F821 where it names them)."""
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import torch
 from torch import nn
-
-
-@dataclass(frozen=True)
-class MBConvConfig:
-    expand_ratio: int
-    kernel: int
-    stride: int
-    in_channels: int
-    out_channels: int
-    layers: int
-
-
-BASE_BLOCKS = [
-    MBConvConfig(1, 3, 1, 32, 16, 1),
-    MBConvConfig(6, 3, 2, 16, 24, 2),
-    MBConvConfig(6, 5, 2, 24, 40, 2),
-    MBConvConfig(6, 3, 2, 40, 80, 3),
-    MBConvConfig(6, 5, 1, 80, 112, 3),
-    MBConvConfig(6, 5, 2, 112, 192, 4),
-    MBConvConfig(6, 3, 1, 192, 320, 1),
-]
-
-
-@dataclass(frozen=True)
-class Scaling:
-    width: float
-    depth: float
-    resolution: int
-    dropout: float
 
 
 TABLE = {"b0": (1.0, 1.0, 224, 0.2), "b1": (1.0, 1.1, 240, 0.2), "b2": (1.1, 1.2, 260, 0.3),
@@ -43,7 +16,7 @@ TABLE = {"b0": (1.0, 1.0, 224, 0.2), "b1": (1.0, 1.1, 240, 0.2), "b2": (1.1, 1.2
 
 def compound_scaling(name):
     try:
-        return Scaling(*TABLE[name])
+        return Scaling(*TABLE[name])  # noqa: F821, the stub's
     except KeyError:
         raise ValueError(f"{name!r} is not a variant; valid: {sorted(TABLE)}") from None
 
@@ -136,5 +109,5 @@ class EfficientNet(nn.Module):
 
 def efficientnet(name, num_classes=1000):
     scaling = compound_scaling(name)
-    return EfficientNet([scale_config(b, scaling) for b in BASE_BLOCKS], dropout=scaling.dropout,
+    return EfficientNet([scale_config(b, scaling) for b in BASE_BLOCKS], dropout=scaling.dropout,  # noqa: F821
                         num_classes=num_classes)

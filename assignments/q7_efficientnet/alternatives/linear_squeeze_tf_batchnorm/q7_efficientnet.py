@@ -1,39 +1,11 @@
 """A correct q7 written differently: Linear layers in squeeze-and-excitation, TensorFlow's BatchNorm settings
-(eps 1e-3, momentum 0.01), named sub-layers instead of one Sequential, floor-based rounding."""
+(eps 1e-3, momentum 0.01), named sub-layers instead of one Sequential, floor-based rounding.
+
+It uses the stub's given MBConvConfig, BASE_BLOCKS and Scaling (hence the noqa: F821 where it names them)."""
 import math
-from dataclasses import dataclass
 
 import torch
 from torch import nn
-
-
-@dataclass(frozen=True)
-class MBConvConfig:
-    expand_ratio: int
-    kernel: int
-    stride: int
-    in_channels: int
-    out_channels: int
-    layers: int
-
-
-BASE_BLOCKS = [
-    MBConvConfig(1, 3, 1, 32, 16, 1),
-    MBConvConfig(6, 3, 2, 16, 24, 2),
-    MBConvConfig(6, 5, 2, 24, 40, 2),
-    MBConvConfig(6, 3, 2, 40, 80, 3),
-    MBConvConfig(6, 5, 1, 80, 112, 3),
-    MBConvConfig(6, 5, 2, 112, 192, 4),
-    MBConvConfig(6, 3, 1, 192, 320, 1),
-]
-
-
-@dataclass(frozen=True)
-class Scaling:
-    width: float
-    depth: float
-    resolution: int
-    dropout: float
 
 
 NAMES = ("b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7")
@@ -47,7 +19,7 @@ def compound_scaling(name):
     if name not in NAMES:
         raise ValueError(f"unknown variant {name!r}, expected one of: {' '.join(NAMES)}")
     i = NAMES.index(name)
-    return Scaling(WIDTHS[i], DEPTHS[i], RESOLUTIONS[i], DROPOUTS[i])
+    return Scaling(WIDTHS[i], DEPTHS[i], RESOLUTIONS[i], DROPOUTS[i])  # noqa: F821, the stub's
 
 
 def make_divisible(value, divisor=8):
@@ -58,7 +30,7 @@ def make_divisible(value, divisor=8):
 
 
 def scale_config(config, scaling):
-    return MBConvConfig(config.expand_ratio, config.kernel, config.stride,
+    return MBConvConfig(config.expand_ratio, config.kernel, config.stride,  # noqa: F821, the stub's
                         make_divisible(config.in_channels * scaling.width),
                         make_divisible(config.out_channels * scaling.width),
                         int(-(-(config.layers * scaling.depth) // 1)))
@@ -131,7 +103,8 @@ class EfficientNet(nn.Module):
         per_block = []  # (stage, config of one block)
         for stage, config in enumerate(blocks):
             per_block.append((stage, config))
-            later = MBConvConfig(config.expand_ratio, config.kernel, 1, config.out_channels, config.out_channels, 1)
+            later = MBConvConfig(config.expand_ratio, config.kernel, 1, config.out_channels,  # noqa: F821
+                                 config.out_channels, 1)
             per_block += [(stage, later)] * (config.layers - 1)
         stages = [nn.Sequential() for _ in blocks]
         for i, (stage, config) in enumerate(per_block):
@@ -148,4 +121,5 @@ class EfficientNet(nn.Module):
 
 def efficientnet(name, num_classes=1000):
     scaling = compound_scaling(name)
-    return EfficientNet([scale_config(row, scaling) for row in BASE_BLOCKS], scaling.dropout, 0.2, num_classes)
+    return EfficientNet([scale_config(row, scaling) for row in BASE_BLOCKS],  # noqa: F821
+                        scaling.dropout, 0.2, num_classes)

@@ -28,10 +28,9 @@ class BatchNorm2d(nn.Module):
         self.num_features = num_features
         self.eps = eps
         self.momentum = momentum
-        self.weight = nn.Parameter(torch.ones(num_features))
-        self.bias = nn.Parameter(torch.zeros(num_features))
-        self.register_buffer("running_mean", torch.zeros(num_features))
-        self.register_buffer("running_var", torch.ones(num_features))
+        self.weight, self.bias = nn.Parameter(torch.ones(num_features)), nn.Parameter(torch.zeros(num_features))
+        for name, start in ("running_mean", torch.zeros(num_features)), ("running_var", torch.ones(num_features)):
+            self.register_buffer(name, start)
         self.register_buffer("num_batches_tracked", torch.tensor(0))
 
     def forward(self, x):
