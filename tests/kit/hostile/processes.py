@@ -47,11 +47,15 @@ def state_of(pid: int) -> str:
 
 def grader_of_mine(pid: int) -> bool:
     """A grading process this process started: a cold `python -m pytest ... --results=...` (its child), or a
-    fork of its warm fork server."""
+    fork of its warm fork server (the same command line: a program the server runs meanwhile, such as the
+    `ldconfig` behind ctypes.util.find_library, is not a grader; a loaded machine once caught one)."""
     parent = parent_of(pid)
     if parent == os.getpid():
         return b"--results=" in command_line(pid)
-    return parent is not None and parent_of(parent) == os.getpid() and b"autograder.batches.forkserver" in command_line(parent)
+    if parent is None or parent_of(parent) != os.getpid():
+        return False
+    server = command_line(parent)
+    return b"autograder.batches.forkserver" in server and command_line(pid) == server
 
 
 def parent_of(pid: int) -> int | None:
