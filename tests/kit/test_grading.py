@@ -16,18 +16,33 @@ pytestmark = pytest.mark.slow
 
 QUESTION = "q8_output_size"  # the question the does_not_import and partly_wrong examples break
 CALL_SECONDS = 2
+# Hypothesis examples per test when grading the wrong answers (the course grades with grading.yml's 40): a wrong
+# answer must be caught within the first 10, a stronger demand that costs CI about a quarter less; the alternative
+# solutions (which must get full marks) meet all 40.
+MUTANT_EXAMPLES = 10
 GRADESCOPE_TEST_FIELDS = {"name", "score", "max_score", "status", "output", "visibility"}
 MUTATED = [qid for qid in question_ids() if wrong_answers_file(qid).exists()]
 
 
-@pytest.fixture(scope="session")
-def short_limits(tmp_path_factory):
-    """grading.yml with a short per-call limit, so hangs cost little."""
+def write_settings(folder, max_examples=None):
+    """grading.yml with a short per-call limit, so hangs cost little (and max_examples, if given)."""
     settings = yaml.safe_load(DEFAULT_CONFIG.read_text())
     settings["limits"]["call_seconds"] = CALL_SECONDS
-    path = tmp_path_factory.mktemp("config") / "grading.yml"
+    if max_examples is not None:
+        settings["hypothesis"]["max_examples"] = max_examples
+    path = folder / "grading.yml"
     path.write_text(yaml.safe_dump(settings))
     return load_config(path), path
+
+
+@pytest.fixture(scope="session")
+def short_limits(tmp_path_factory):
+    return write_settings(tmp_path_factory.mktemp("config"))
+
+
+@pytest.fixture(scope="session")
+def mutant_limits(tmp_path_factory):
+    return write_settings(tmp_path_factory.mktemp("mutant_config"), MUTANT_EXAMPLES)
 
 
 @pytest.fixture(scope="session")
@@ -40,21 +55,19 @@ def examples(tmp_path_factory, short_limits):
 
 
 @pytest.fixture(scope="session")
-def variants(tmp_path_factory, short_limits):
-    """variants[qid]: the question's mutants (must lose points) and alternative solutions (must not), each
-    alternative composed with the stub (course/alternatives.py), graded on first use, so `-k q6` grades only q6's."""
-    config, path = short_limits
+def variants(tmp_path_factory, short_limits, mutant_limits):
+    """variants[qid]: the question's mutants (must lose points; MUTANT_EXAMPLES) and alternative solutions (must
+    not; the course's examples), each alternative composed with the stub (course/alternatives.py), graded on first
+    use, so `-k q6` grades only q6's."""
     root = tmp_path_factory.mktemp("variants")
 
     class Graded(dict):
         def __missing__(self, qid):
-            mutants = write_mutants(qid, root / qid / "mutants")
-            alternatives = write_alternatives(qid, root / qid / "alternatives")
             unit_tests = [str(f) for f in question_test_files([qid]) if not f.stem.endswith("_accuracy")]  # variants carry no checkpoints
-            batch = grade_batch(mutants + alternatives, root / qid / "graded", config, path, [qid], jobs=2,
-                                tests=unit_tests)
-            self[qid] = {"mutants": [g for g in batch if g.source in mutants],
-                         "alternatives": [g for g in batch if g.source in alternatives]}
+            self[qid] = {kind: grade_batch(write(qid, root / qid / kind), root / qid / f"graded_{kind}", *limits,
+                                           [qid], jobs=2, tests=unit_tests)
+                         for kind, write, limits in (("mutants", write_mutants, mutant_limits),
+                                                     ("alternatives", write_alternatives, short_limits))}
             return self[qid]
     return Graded()
 
