@@ -4,49 +4,29 @@ import torch
 import torch.nn.functional as F
 from hypothesis import example, given
 from hypothesis import strategies as st
-from torch import nn
 
-from ..checks import exact, expect_close, expect_error
-from ..pooling_checks import MAX_POOL_BANNED, expect_pool_layer, show_pool_call
+from ..checks import exact, expect_close
+from ..pooling_checks import MAX_POOLING, SLIDE_WINDOWS
 from ..pooling_strategies import PoolCase, max_pool_cases, refused_pool_cases, variant_inputs
-
-
-def student_max_pool2d(student):
-    return student.q3_max_pool.max_pool2d.forbidding(*MAX_POOL_BANNED)
-
-
-def expect_values_like_torch(student, case):
-    x = case.input()
-    got = student_max_pool2d(student)(x, **case.kwargs)
-    expect_close(got, F.max_pool2d(x, **case.kwargs), show_pool_call("max_pool2d", x, **case.kwargs), exact())
 
 
 @pytest.mark.points(4)
 @given(case=max_pool_cases())
 def test_max_pool2d_matches_torch_on_generated_inputs(student, case):
-    expect_values_like_torch(student, case)
+    MAX_POOLING.expect_case_like_torch(student, case)
 
 
 @pytest.mark.points(2)
 @given(case=max_pool_cases(ceil_mode=True))
 def test_max_pool2d_ceil_mode_matches_torch(student, case):
-    expect_values_like_torch(student, case)
+    MAX_POOLING.expect_case_like_torch(student, case)
 
 
 @pytest.mark.points(3)
 @given(case=max_pool_cases(values=("distinct",)))
 def test_max_pool2d_gradients_match_torch(student, case):
-    x = case.input()
-    leaf = x.detach().clone().requires_grad_()
-    expected = F.max_pool2d(leaf, **case.kwargs)
-    g = case.grad_output(expected.shape)
-    expected.backward(g)
-    call = show_pool_call("max_pool2d", x, **case.kwargs) + " (all values different)"
-    got, grads = student_max_pool2d(student).gradients(x, grad_output=g, **case.kwargs)
-    expect_close(got, expected.detach(), call, exact())
     # the gradient values are sums of whole numbers: exact in any correct implementation
-    expect_close(grads[0], leaf.grad, call + ", backpropagating whole numbers from -3 to 3", exact(),
-                 what="the gradient with respect to x")
+    MAX_POOLING.expect_gradients_like_torch(student, case, " (all values different)")
 
 
 # (height, kernel, stride, padding, dilation) where rounding up alone would add a last window that
@@ -61,8 +41,8 @@ def test_max_pool2d_ceil_mode_drops_windows_starting_past_the_input(student):
         x = torch.randn(1, 2, height, 3, generator=generator)
         kwargs = dict(kernel_size=(kernel, 1), stride=(stride, 1), padding=(padding, 0), dilation=(dilation, 1),
                       ceil_mode=True)
-        got = student_max_pool2d(student)(x, **kwargs)
-        expect_close(got, F.max_pool2d(x, **kwargs), show_pool_call("max_pool2d", x, **kwargs)
+        got = MAX_POOLING.student_function(student)(x, **kwargs)
+        expect_close(got, F.max_pool2d(x, **kwargs), MAX_POOLING.show_call(x, **kwargs)
                      + " (a last window must start inside the input or its top padding)", exact())
 
 
@@ -78,19 +58,9 @@ def padding_past_half_the_kernel(axis: int) -> PoolCase:
 @example(case=padding_past_half_the_kernel(0))
 @example(case=padding_past_half_the_kernel(1))
 def test_max_pool2d_rejects_what_torch_refuses(student, case):
-    x = case.input()
-    with pytest.raises(RuntimeError) as refused:
-        F.max_pool2d(x, **case.kwargs)
-    expect_error(RuntimeError, f"F.max_pool2d refuses it: {str(refused.value).splitlines()[0]}",
-                 show_pool_call("max_pool2d", x, **case.kwargs), student.q3_max_pool.max_pool2d, x, **case.kwargs)
+    MAX_POOLING.expect_refused_like_torch(student, case)
 
 
-SLIDE_LAYERS = {"square": nn.MaxPool2d(3, stride=2), "rect": nn.MaxPool2d((3, 2), stride=(2, 1))}
-
-
-@given(name=st.sampled_from(sorted(SLIDE_LAYERS)), x=variant_inputs())
+@given(name=st.sampled_from(sorted(SLIDE_WINDOWS)), x=variant_inputs())
 def test_pool_variants_compute_the_slide_layers_on_any_input(student, name, x):
-    variants = student.q3_max_pool.pool_variants()
-    assert isinstance(variants, dict) and name in variants, (
-        f"pool_variants() should return a dict with keys {sorted(SLIDE_LAYERS)}, got {variants!r:.200}")
-    expect_pool_layer(student, variants[name], SLIDE_LAYERS[name], name, [x])
+    MAX_POOLING.expect_pool_variant_on(student, name, x)
