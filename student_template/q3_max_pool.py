@@ -72,14 +72,18 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
             last-window rule) instead of down.
 
     Returns:
-        A tensor of shape (N, C, H_out, W_out) with the dtype of x, where
-        H_out = floor((H + 2 * padding[0] - dilation[0] * (kH - 1) - 1) / stride[0]) + 1 (ceil in
-        ceil_mode) and W_out alike. out[n, c, h, w] is the largest value of x[n, c] under window
-        (h, w). The result must be connected to x by autograd (gradients flow back to x).
+        The maxima, a tensor of x's dtype and shape (N, C, H_out, W_out): out[n, c, h, w] is the
+        largest of the kH x kW taps of x[n, c] that window (h, w) reads, tap (i, j) at row
+        h * stride[0] - padding[0] + i * dilation[0] and column w * stride[1] - padding[1] + j * dilation[1]
+        (a tap in the padding reads minus infinity, so it never wins). A dilated window spans
+        dilation[0] * (kH - 1) + 1 rows, hence
+        H_out = floor((H + 2 * padding[0] - dilation[0] * (kH - 1) - 1) / stride[0]) + 1,
+        rounded up instead in ceil_mode, and W_out likewise with kW and the second entries.
+        Gradients must flow back from the result to x (autograd).
 
     Raises:
-        RuntimeError: if a padding is more than half of its kernel size (padding > kernel_size // 2),
-            or if the output would be empty (H_out < 1 or W_out < 1: the window does not fit).
+        RuntimeError: as F.max_pool2d does, if padding[0] > kH // 2 or padding[1] > kW // 2, or if
+            H_out < 1 or W_out < 1 (no dilated window fits in the padded input).
 
     Examples:
         >>> x = torch.tensor([[[[1., 3, 2, 9], [7, 4, 1, 5], [8, 5, 2, 3], [4, 2, 1, 4]]]])

@@ -72,25 +72,28 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     """2-D average pooling of a batch of images, like `F.avg_pool2d`, without pooling or convolution functions.
 
     Args:
-        x: input tensor of shape (N, C, H, W), float32 or float64 (possibly not contiguous).
-        kernel_size: window size, an int k (a k x k window) or a pair (kH, kW).
-        stride: step between windows, an int or a pair; None (the default) means kernel_size.
-        padding: rows/columns of zeros added on each side, an int or a pair; each must be at most
-            half of the kernel size along its axis (kernel_size // 2).
+        x: the (N, C, H, W) images to average, float32 or float64, possibly a non-contiguous view.
+        kernel_size: the window, kH rows by kW columns: an int k (k x k) or a (kH, kW) pair.
+        stride: how far the window moves, an int or a (height, width) pair; None (the default)
+            moves it by kernel_size, so that windows touch without overlapping.
+        padding: rows/columns of zeros added on each side, an int or a pair; at most kH // 2 rows
+            and kW // 2 columns.
         ceil_mode: if True, round the output size up (with PyTorch's last-window rule, see the
             question statement) instead of down.
         count_include_pad: if True, the divisor counts the window's positions inside the padded
             input; if False, only those inside the input itself.
 
     Returns:
-        A tensor of shape (N, C, H_out, W_out) with the dtype of x, where
-        H_out = floor((H + 2 * padding[0] - kH) / stride[0]) + 1 (ceil in ceil_mode) and W_out
-        alike. out[n, c, h, w] is the sum of x[n, c] under window (h, w) divided by the divisor
-        described in the question statement. The result must be connected to x by autograd.
+        The averages, a tensor of x's dtype and shape (N, C, H_out, W_out): out[n, c, h, w] is the
+        sum of x[n, c] over window (h, w), that is rows h * stride[0] - padding[0] to
+        h * stride[0] - padding[0] + kH - 1 and the matching columns (padding adds zeros to it),
+        divided by the number of positions that count_include_pad counts (see the question
+        statement). There is no dilation: H_out = floor((H + 2 * padding[0] - kH) / stride[0]) + 1,
+        rounded up instead in ceil_mode, and W_out likewise. Autograd must reach x through the result.
 
     Raises:
-        RuntimeError: if a padding is more than half of its kernel size (padding > kernel_size // 2),
-            or if the output would be empty (H_out < 1 or W_out < 1: the window does not fit).
+        RuntimeError: as F.avg_pool2d does, for padding[0] > kH // 2 or padding[1] > kW // 2, and
+            for H_out < 1 or W_out < 1 (not even one kH x kW window fits in the padded input).
 
     Examples:
         >>> x = torch.tensor([[[[31., 15, 28, 184], [0, 100, 70, 38], [12, 12, 7, 2], [12, 12, 45, 6]]]])
