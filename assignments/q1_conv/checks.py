@@ -2,8 +2,8 @@
 import torch
 import torch.nn.functional as F
 
-from autograder.sandbox.errors import StudentError
-from ..checks import Tolerance, allowance, backpropagate, describe_error, expect_close
+from autograder.sandbox.errors import ForbiddenCall, StudentError
+from ..checks import Tolerance, allowance, backpropagate, describe_error, expect_close, show_call
 
 # torch functions that compute a convolution (their __name__ as the worker's ban sees it)
 CONV_FUNCTIONS = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
@@ -12,6 +12,13 @@ CONV_FUNCTIONS = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transp
                   "miopen_convolution", "_conv_depthwise2d", "slow_conv_dilated2d", "thnn_conv2d",
                   "_slow_conv2d_forward", "conv2d_input", "conv2d_weight")
 SHOWN_VALUES = 12  # tensors with at most this many elements are shown with their values
+
+# the slides' Question 1 layers, as the grader builds them: nn.Conv2d(16, 33, **VARIANTS[name])
+VARIANTS = {
+    "square": dict(kernel_size=3, stride=2),
+    "rect_padded": dict(kernel_size=(3, 5), stride=(2, 1), padding=(4, 2)),
+    "dilated": dict(kernel_size=(3, 5), stride=(2, 1), padding=(4, 2), dilation=(3, 1)),
+}
 
 
 def _number(value: float, digits: int = 6) -> str:
@@ -118,3 +125,16 @@ def expect_conv2d_gradients(student, x, weight, bias, grad_output, **hyper):
             "(use it in tensor operations; avoid .detach(), .item(), .numpy() and tensors built from numbers)")
         expect_close(got, expected, call, reference["grads_allowed"][position],
                      what=f"the gradient with respect to {name}", dtype=x.dtype)
+
+
+def expect_variant_output_shapes(student, shape, expected: dict) -> tuple:
+    """The student's variant_output_shapes(shape) must give `expected` without running a convolution.
+    Returns what it gave and the call as feedback shows it."""
+    call = show_call("variant_output_shapes", shape)
+    try:
+        got = student.q1_conv.variant_output_shapes.forbidding(*CONV_FUNCTIONS)(shape)
+    except ForbiddenCall:
+        raise AssertionError(f"{call} ran a convolution; compute the shapes with the output-size formula "
+                             "instead.") from None
+    assert got == expected, f"{call}: expected {expected}, got {got!r}"
+    return got, call

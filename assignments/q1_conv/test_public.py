@@ -6,18 +6,12 @@ from torch import nn
 from autograder.sandbox.errors import ForbiddenCall
 from autograder.sandbox.harness import summary
 from ..checks import expect_error, expect_int, show_call
-from .checks import (CONV_FUNCTIONS, conv2d_output_shape, expect_conv2d_gradients, expect_conv2d_output,
-                     show_conv_call, student_conv2d)
+from .checks import (CONV_FUNCTIONS, VARIANTS, conv2d_output_shape, expect_conv2d_gradients, expect_conv2d_output,
+                     expect_variant_output_shapes, show_conv_call, student_conv2d)
 
 SLIDE_INPUT = torch.tensor([[[[12., 3., 19.], [25., 10., 1.], [9., 7., 17.]]]])
 SLIDE_KERNEL = torch.tensor([[[[1., 2.], [3., 4.]]]])
 
-# the slides' Question 1 layers, as the grader builds them
-VARIANTS = {
-    "square": dict(kernel_size=3, stride=2),
-    "rect_padded": dict(kernel_size=(3, 5), stride=(2, 1), padding=(4, 2)),
-    "dilated": dict(kernel_size=(3, 5), stride=(2, 1), padding=(4, 2), dilation=(3, 1)),
-}
 VARIANT_INPUT_SHAPE = (20, 16, 50, 100)
 COMPARED_HYPER = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
                   "padding_mode")
@@ -121,13 +115,7 @@ def test_conv_variants_output_shapes_on_the_slides_input(student):
 @pytest.mark.points(2)
 def test_variant_output_shapes_on_the_slides_input(student):
     expected = {"square": (20, 33, 24, 49), "rect_padded": (20, 33, 28, 100), "dilated": (20, 33, 26, 100)}
-    call = show_call("variant_output_shapes", VARIANT_INPUT_SHAPE)
-    try:
-        got = student.q1_conv.variant_output_shapes.forbidding(*CONV_FUNCTIONS)(VARIANT_INPUT_SHAPE)
-    except ForbiddenCall:
-        raise AssertionError(f"{call} ran a convolution; compute the shapes with the output-size formula "
-                             "instead.") from None
-    assert got == expected, f"{call}: expected {expected}, got {got!r}"
+    got, call = expect_variant_output_shapes(student, VARIANT_INPUT_SHAPE, expected)
     for name, shape in got.items():
         assert all(type(size) is int for size in shape), (
             f"{call}[{name!r}] is {shape!r}; use a tuple of Python ints")
