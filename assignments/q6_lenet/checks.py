@@ -116,12 +116,29 @@ def hand_made_state(shapes: dict, values: dict) -> dict:
     return state
 
 
-def expect_hand_worked_logits(model, state: dict, x: torch.Tensor, expected: torch.Tensor, layers: str, call: str):
-    """With `state` loaded, model(x) must give the logits of `layers` that the test worked out by hand."""
-    model.load_state_dict(state)
+def one_lit_pixel(channel: int, row: int, column: int, value: float) -> torch.Tensor:
+    """Two (3, 32, 32) images: the first black but for `value` at (channel, row, column), the second black."""
+    x = torch.zeros(2, 3, 32, 32)
+    x[0, channel, row, column] = value
+    return x
+
+
+HAND_WORKED = {"LeNet": (lenet_shapes(10), LENET_LAYERS), "SimpleNN": (simple_nn_shapes(10), SIMPLE_NN_LAYERS)}
+
+
+def expect_hand_worked_logits(student, network: str, x: torch.Tensor, weights: dict, expected: torch.Tensor,
+                              images: str):
+    """The student's `network`() ("LeNet" or "SimpleNN", 10 classes) must have the statement's parameters and,
+    with them zero but for `weights` (see hand_made_state), give on x (`images` says what it holds) the logits
+    of its layers that the test worked out by hand."""
+    shapes, layers = HAND_WORKED[network]
+    model = getattr(student.q6_lenet, network)()
+    expect_parameters(student, model, shapes, f"{network}()")
+    model.load_state_dict(hand_made_state(shapes, weights))
     got = model(x)
     what = f"the output (expected: the logits of {layers}, worked out by hand for the weights this test loads)"
-    expect_close(got, expected, call, logits_tolerance(expected), what=what, dtype=torch.float32)
+    expect_close(got, expected, f"{network}() with this test's weights, on {images}", logits_tolerance(expected),
+                 what=what, dtype=torch.float32)
 
 
 # ---------------------------------------------------------------- training and prediction (small Linear models)

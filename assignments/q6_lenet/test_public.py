@@ -7,10 +7,10 @@ import math
 import pytest
 import torch
 
-from .checks import (LENET_LAYERS, SIMPLE_NN_LAYERS, expect_class_accuracies, expect_confusion_matrix,
-                             expect_hand_worked_logits, expect_mean_loss, expect_mode, expect_parameters,
-                             expect_predictions, expect_unpadded_stride_one, grader_linear, hand_made_state,
-                             lenet_shapes, linear_model, loader_for, metrics_call, simple_nn_shapes)
+from .checks import (expect_class_accuracies, expect_confusion_matrix, expect_hand_worked_logits,
+                             expect_mean_loss, expect_mode, expect_parameters, expect_predictions,
+                             expect_unpadded_stride_one, grader_linear, lenet_shapes, linear_model, loader_for,
+                             metrics_call, one_lit_pixel)
 from .strategies import LinearTask
 
 # Four classes; class 3 has no example (its accuracy is nan) but is predicted once.
@@ -39,13 +39,10 @@ def test_LeNet_has_the_lectures_layers_and_62006_parameters(student):
 
 @pytest.mark.points(2)
 def test_LeNet_computes_its_layers_on_a_hand_worked_example(student):
-    model = student.q6_lenet.LeNet()
-    expect_parameters(student, model, lenet_shapes(10), "LeNet()")
     # Two images: the first black but for a 4.0 in the blue channel (2) at row 10, column 20; the second black.
-    x = torch.zeros(2, 3, 32, 32)
-    x[0, 2, 10, 20] = 4.0
+    x = one_lit_pixel(channel=2, row=10, column=20, value=4.0)
     # The weights are zero but for these ({index: value}); what each layer makes of the first image:
-    state = hand_made_state(lenet_shapes(10), {
+    weights = {
         # conv1 -> ReLU -> 2x2 max pool (6 x 14 x 14): channel 0 is 0.5 * blue, so 2.0 at (10, 20), and 2.0 at
         # (5, 10) once pooled; channel 2 is its bias, 1 everywhere; channel 3 its bias -1, which ReLU makes 0
         "conv1.weight": {(0, 2, 0, 0): 0.5}, "conv1.bias": {2: 1.0, 3: -1.0},
@@ -60,26 +57,22 @@ def test_LeNet_computes_its_layers_on_a_hand_worked_example(student):
         "fc2.weight": {(0, 0): 1.0, (1, 1): 1.0, (1, 2): 1.0, (2, 2): -1.0, (3, 2): 0.5, (4, 3): 1.0},
         # fc3, no ReLU: [2.0, 6.25, 0, 3.125, 3, its bias -1, 0, 0, 0, 0]
         "fc3.weight": {(0, 0): 1.0, (1, 1): 1.0, (2, 2): 1.0, (3, 3): 1.0, (4, 4): 1.0}, "fc3.bias": {5: -1.0},
-    })
+    }
     # The black image has no 4.0, so its logit 0 is 0; the rest is the same. Each ReLU shows: without the one
     # after conv1 logits 1 and 3 shrink, after conv2 logit 4, after fc1 logit 1, after fc2 logit 2 turns
     # negative; a ReLU on the logits makes logit 5 zero. Average pooling shrinks logit 0, another flatten
     # order loses it.
     expected = torch.tensor([[2.0, 6.25, 0, 3.125, 3, -1, 0, 0, 0, 0], [0.0, 6.25, 0, 3.125, 3, -1, 0, 0, 0, 0]])
-    expect_hand_worked_logits(model, state, x, expected, LENET_LAYERS,
-                              "LeNet() with this test's weights, on a black image with a 4.0 at blue (10, 20) and a "
-                              "black image")
+    expect_hand_worked_logits(student, "LeNet", x, weights, expected,
+                              "a black image with a 4.0 at blue (10, 20) and a black image")
 
 
 @pytest.mark.points(2)
 def test_SimpleNN_has_1707274_parameters_and_computes_its_layers(student):
-    model = student.q6_lenet.SimpleNN()
-    expect_parameters(student, model, simple_nn_shapes(10), "SimpleNN()")
     # Two images: the first black but for a 2.0 in the green channel (1) at row 2, column 3; the second black.
-    x = torch.zeros(2, 3, 32, 32)
-    x[0, 1, 2, 3] = 2.0
+    x = one_lit_pixel(channel=1, row=2, column=3, value=2.0)
     # The weights are zero but for these ({index: value}); what each layer makes of the first image:
-    state = hand_made_state(simple_nn_shapes(10), {
+    weights = {
         # flatten: (channel, row, column) is input channel * 1024 + row * 32 + column, so the 2.0 is input 1091.
         # fc1 -> ReLU: [1.5 * 2.0 = 3.0, ReLU(-2.0) = 0, its bias 0.5]
         "fc1.weight": {(0, 1091): 1.5, (1, 1091): -1.0}, "fc1.bias": {2: 0.5},
@@ -87,13 +80,12 @@ def test_SimpleNN_has_1707274_parameters_and_computes_its_layers(student):
         "fc2.weight": {(0, 0): 1.0, (1, 0): 1.0, (1, 1): 1.0, (2, 2): -2.0, (3, 2): 4.0},
         # fc3, no ReLU: [3.0, 3.0, 0, 2.0, its bias -0.5, 0, 0, 0, 0, 0]
         "fc3.weight": {(0, 0): 1.0, (1, 1): 1.0, (2, 2): 1.0, (3, 3): 1.0}, "fc3.bias": {4: -0.5},
-    })
+    }
     # The black image has no 2.0, so its logits 0 and 1 are 0; the rest is the same. Without the ReLU after
     # fc1 logit 1 is 3 - 2 = 1, without the one after fc2 logit 2 is -1, with one on the logits logit 4 is 0.
     expected = torch.tensor([[3.0, 3, 0, 2, -0.5, 0, 0, 0, 0, 0], [0.0, 0, 0, 2, -0.5, 0, 0, 0, 0, 0]])
-    expect_hand_worked_logits(model, state, x, expected, SIMPLE_NN_LAYERS,
-                              "SimpleNN() with this test's weights, on a black image with a 2.0 at green (2, 3) and "
-                              "a black image")
+    expect_hand_worked_logits(student, "SimpleNN", x, weights, expected,
+                              "a black image with a 2.0 at green (2, 3) and a black image")
 
 
 # ---------------------------------------------------------------- training and prediction
