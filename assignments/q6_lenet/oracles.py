@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from autograder.models import accuracy
-from .checks import expect_class_accuracies, expect_confusion_matrix
+from .checks import expect_class_accuracies, expect_confusion_matrix, metrics_call
 
 
 def lenet_reference(state: dict, x: torch.Tensor) -> torch.Tensor:
@@ -40,14 +40,23 @@ def sgd_reference(task) -> dict:
     return {"loss": total / task.examples, "weight": weight, "bias": bias}
 
 
-def expect_confusion(got, predictions, labels, num_classes: int, call: str):
-    """confusion_matrix's result against the grader's own confusion matrix of the same predictions."""
-    expected = accuracy.confusion_matrix(predictions.numpy(), labels.numpy(), num_classes)
-    expect_confusion_matrix(got, torch.from_numpy(expected), call)
+def graded_metric(student, function: str, case) -> tuple:
+    """The student's `function` (confusion_matrix or per_class_accuracy) on a generated case: (what it returned,
+    the grader's own confusion matrix of the case, the call as feedback shows it)."""
+    predictions, labels = case.tensors()
+    call = metrics_call(function, predictions, labels, case.num_classes)
+    got = getattr(student.q6_lenet, function)(predictions, labels, case.num_classes)
+    return got, accuracy.confusion_matrix(predictions.numpy(), labels.numpy(), case.num_classes), call
 
 
-def expect_per_class_accuracy(got, predictions, labels, num_classes: int, call: str):
-    """per_class_accuracy's result against the grader's own per-class accuracy of the same predictions."""
-    confusion = accuracy.confusion_matrix(predictions.numpy(), labels.numpy(), num_classes)
+def expect_confusion(student, case):
+    """confusion_matrix on the case against the grader's own confusion matrix of the same predictions."""
+    got, confusion, call = graded_metric(student, "confusion_matrix", case)
+    expect_confusion_matrix(got, torch.from_numpy(confusion), call)
+
+
+def expect_per_class_accuracy(student, case):
+    """per_class_accuracy on the case against the grader's own per-class accuracy of the same predictions."""
+    got, confusion, call = graded_metric(student, "per_class_accuracy", case)
     expect_class_accuracies(got, accuracy.per_class_accuracy(confusion).tolist(), confusion.diagonal().tolist(),
                             confusion.sum(axis=1).tolist(), call)
