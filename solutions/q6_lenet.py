@@ -288,9 +288,9 @@ def per_class_accuracy(predictions, labels, num_classes):
     """The share of each actual class that was predicted correctly.
 
     Args:
-        predictions: 1-D int64 tensor of length N (N >= 0), predicted classes in 0..num_classes-1.
-        labels: 1-D int64 tensor of length N, actual classes in 0..num_classes-1.
-        num_classes: number of classes C, an int >= 1.
+        predictions, labels, num_classes: as for `confusion_matrix`: the predicted and the actual
+            class of each of N examples (N >= 0), two 1-D int64 tensors of classes in
+            0..num_classes-1, and the number of classes C, an int >= 1.
 
     Returns:
         A float tensor (float32 or float64) of shape (C,): entry c is (examples of class c predicted
