@@ -33,6 +33,19 @@ def student_configs(student, table) -> list:
     return [student.q7_efficientnet.MBConvConfig(*row.fields()) for row in table]
 
 
+def student_mbconv(student, block, stochastic_depth_prob: float) -> tuple:
+    """The student's MBConv(MBConvConfig(*block.fields()), stochastic_depth_prob), built in the worker, and the
+    call as feedback shows it; the call failing fails the test."""
+    q7 = student.q7_efficientnet
+    call = f"MBConv({show_config(block.fields())}, {stochastic_depth_prob})"
+    return call_student(call, q7.MBConv, q7.MBConvConfig(*block.fields()), stochastic_depth_prob), call
+
+
+def torchvision_mbconv(block, stochastic_depth_prob: float) -> nn.Module:
+    """torchvision's MBConv for the same block (with nn.BatchNorm2d, as EfficientNet builds it)."""
+    return tv.MBConv(tv.MBConvConfig(*block.fields()), stochastic_depth_prob, nn.BatchNorm2d)
+
+
 def config_fields(remote) -> tuple:
     """The six fields of an MBConvConfig living in the worker."""
     return tuple(getattr(remote, name) for name in CONFIG_FIELDS)

@@ -13,7 +13,7 @@ from ..checks import expect_error, expect_int, show_call
 from .checks import (call_student, config_fields, dropout_probability, expect_counts,
                                     expect_own_layers, expect_same_outputs, expect_stochastic_depth, nonzero_seeded,
                                     reference_counts, residual_probabilities, seeded, show_config, student_configs,
-                                    torchvision_table, torchvision_variant)
+                                    student_mbconv, torchvision_mbconv, torchvision_table, torchvision_variant)
 from .oracles import reference_make_divisible, reference_scale
 from .strategies import (SCALINGS, Batch, Block, batches, block_cases, block_tables, blocks,
                                         divisible_values, scalings, table_rows)
@@ -104,9 +104,8 @@ def test_stochastic_depth_drops_each_sample_with_probability_p(student, p):
 @settings(max_examples=20)
 @given(case=block_cases())
 def test_mbconv_residual_rule_with_zero_weights(student, case):
-    q7, (block, batch) = student.q7_efficientnet, case
-    call = f"MBConv({show_config(block.fields())}, 0.1)"
-    module = call_student(call, q7.MBConv, q7.MBConvConfig(*block.fields()), 0.1)
+    block, batch = case
+    module, call = student_mbconv(student, block, 0.1)
     assert module.use_residual is block.residual, (
         f"{call}.use_residual is {module.use_residual!r}, expected {block.residual}")
     student.harness.zero_parameters(module)
@@ -126,10 +125,8 @@ def test_mbconv_residual_rule_with_zero_weights(student, case):
 @settings(max_examples=15)
 @given(block=blocks())
 def test_mbconv_parameter_count_matches_torchvision(student, block):
-    q7 = student.q7_efficientnet
-    call = f"MBConv({show_config(block.fields())}, 0.0)"
-    module = call_student(call, q7.MBConv, q7.MBConvConfig(*block.fields()), 0.0)
-    expected = sum(p.numel() for p in tv.MBConv(tv.MBConvConfig(*block.fields()), 0.0, nn.BatchNorm2d).parameters())
+    module, call = student_mbconv(student, block, 0.0)
+    expected = sum(p.numel() for p in torchvision_mbconv(block, 0.0).parameters())
     got = student.harness.summary(module)["parameter_count"]
     assert got == expected, f"{call} has {got:,} parameters, torchvision's MBConv has {expected:,}"
 
@@ -138,10 +135,9 @@ def test_mbconv_parameter_count_matches_torchvision(student, block):
 @settings(max_examples=12)
 @given(case=block_cases())
 def test_mbconv_matches_torchvision(student, case):
-    q7, (block, batch) = student.q7_efficientnet, case
-    call = f"MBConv({show_config(block.fields())}, 0.0)"
-    module = call_student(call, q7.MBConv, q7.MBConvConfig(*block.fields()), 0.0)
-    reference = tv.MBConv(tv.MBConvConfig(*block.fields()), 0.0, nn.BatchNorm2d)
+    block, batch = case
+    module, call = student_mbconv(student, block, 0.0)
+    reference = torchvision_mbconv(block, 0.0)
     x = seeded(batch.shape, batch.seed)
     expect_same_outputs(module, student.harness.summary(module), reference, x, call, batch.seed)
 

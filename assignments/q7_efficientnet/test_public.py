@@ -4,7 +4,8 @@ import torch
 
 from ..checks import expect_error, expect_int, show_call
 from .checks import (Weights, call_student, config_fields, expect_counts, expect_own_layers,
-                                    nonzero_seeded, reference_counts, show_config, torchvision_variant, weight_value)
+                                    nonzero_seeded, reference_counts, show_config, student_mbconv, torchvision_variant,
+                                    weight_value)
 from .strategies import SCALINGS, Block
 
 
@@ -112,11 +113,9 @@ RESIDUAL_CASES = [  # (block, whether it adds its input back)
 
 @pytest.mark.points(2)
 def test_mbconv_adds_the_input_back_only_for_stride_1_and_equal_channels(student):
-    q7 = student.q7_efficientnet
     x = nonzero_seeded((2, 16, 6, 6), seed=4, dtype=torch.float32)
     for block, residual in RESIDUAL_CASES:
-        call = f"MBConv({show_config(block.fields())}, 0.2)"
-        module = call_student(call, q7.MBConv, q7.MBConvConfig(*block.fields()), 0.2)
+        module, call = student_mbconv(student, block, 0.2)
         assert module.use_residual is residual, f"{call}.use_residual is {module.use_residual!r}, expected {residual}"
         student.harness.zero_parameters(module)
         module.eval()
