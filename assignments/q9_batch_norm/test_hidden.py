@@ -14,7 +14,8 @@ BATCH_NORM_MRO = "torch.nn.modules.batchnorm._NormBase"
 
 
 def run_batch_norm(student, case):
-    """Call the student's batch_norm on the case (bans on) and watch its tensors: (report, reference, call)."""
+    """Call the student's batch_norm on the case (bans on) and watch its tensors: (report, reference, call, the
+    dtype of x)."""
     x, running_mean, running_var, weight, bias = case.tensors()
     call = batch_norm_call(case, x, running_mean, running_var, weight, bias)
     reference = batch_norm_reference(x, running_mean, running_var, weight, bias, case.training, case.momentum, case.eps)
@@ -24,14 +25,27 @@ def run_batch_norm(student, case):
     return report, reference, call, x.dtype
 
 
+def expect_output_like_F_batch_norm(student, case):
+    """The student's batch_norm on the case must give F.batch_norm's output, within its rounding allowance.
+    Returns the watch report and the call."""
+    report, reference, call, dtype = run_batch_norm(student, case)
+    expect_close(report["output"], reference["output"], call, reference["allowed"]["output"], dtype=dtype)
+    return report, call
+
+
+def student_layer(student, run) -> tuple:
+    """The student's BatchNorm2d for a LayerRun, and the call as feedback shows it."""
+    call = f"BatchNorm2d({run.channels}, eps={run.eps!r}, momentum={run.momentum!r})"
+    return student.q9_batch_norm.BatchNorm2d(run.channels, eps=run.eps, momentum=run.momentum), call
+
+
 # ---------------------------------------------------------------- batch_norm
 
 @pytest.mark.points(2)
 @settings(max_examples=30)
 @given(case=batch_norm_cases(training=True))
 def test_batch_norm_training_output_matches_F_batch_norm(student, case):
-    report, reference, call, dtype = run_batch_norm(student, case)
-    expect_close(report["output"], reference["output"], call, reference["allowed"]["output"], dtype=dtype)
+    expect_output_like_F_batch_norm(student, case)
 
 
 @pytest.mark.points(2)
@@ -46,8 +60,7 @@ def test_batch_norm_training_updates_running_stats_in_place_like_F_batch_norm(st
 @settings(max_examples=30)
 @given(case=batch_norm_cases(training=False))
 def test_batch_norm_eval_uses_running_stats_and_leaves_them_unchanged(student, case):
-    report, reference, call, dtype = run_batch_norm(student, case)
-    expect_close(report["output"], reference["output"], call, reference["allowed"]["output"], dtype=dtype)
+    report, call = expect_output_like_F_batch_norm(student, case)
     assert not (report["changed"][1] or report["changed"][2]), (
         f"{call} changed the running statistics in evaluation mode (training=False); only training updates them")
 
@@ -110,8 +123,7 @@ def test_BatchNorm2d_has_2C_parameters_and_pytorch_buffers(student, channels):
 @settings(max_examples=20)
 @given(run=layer_runs())
 def test_BatchNorm2d_matches_nn_BatchNorm2d_over_training_steps_then_eval(student, run):
-    call = f"BatchNorm2d({run.channels}, eps={run.eps!r}, momentum={run.momentum!r})"
-    layer = student.q9_batch_norm.BatchNorm2d(run.channels, eps=run.eps, momentum=run.momentum)
+    layer, call = student_layer(student, run)
     layer = layer.forbidding(*BATCH_NORM_BANS)
     for step, batch in enumerate(run.training_batches, start=1):
         x = run.batch(batch).tensors()[0]
@@ -139,8 +151,7 @@ def test_BatchNorm2d_matches_nn_BatchNorm2d_over_training_steps_then_eval(studen
 @settings(max_examples=15)
 @given(run=layer_runs())
 def test_BatchNorm2d_state_dict_loads_into_nn_BatchNorm2d_and_back(student, run):
-    call = f"BatchNorm2d({run.channels}, eps={run.eps!r}, momentum={run.momentum!r})"
-    layer = student.q9_batch_norm.BatchNorm2d(run.channels, eps=run.eps, momentum=run.momentum)
+    layer, call = student_layer(student, run)
     for batch in run.training_batches:
         layer(run.batch(batch).tensors()[0])
     state = layer.state_dict()
@@ -167,7 +178,7 @@ def test_BatchNorm2d_state_dict_loads_into_nn_BatchNorm2d_and_back(student, run)
 @settings(max_examples=15)
 @given(run=layer_runs())
 def test_BatchNorm2d_gradient_for_x_matches_nn_BatchNorm2d(student, run):
-    layer = student.q9_batch_norm.BatchNorm2d(run.channels, eps=run.eps, momentum=run.momentum)
+    layer, _ = student_layer(student, run)
     case = run.batch(run.training_batches[0])
     x, grad_output = case.tensors()[0], case.grad_output()
     call = show_tensor_call(f"BatchNorm2d({run.channels}, eps={run.eps!r})", x) + " in training mode"
