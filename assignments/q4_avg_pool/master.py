@@ -79,13 +79,10 @@ def _pair(value):
 
 def _window_count(side, kernel, stride, padding, ceil_mode):
     """How many windows PyTorch fits along an axis of `side` input elements."""
-    room = side + 2 * padding - kernel
-    if ceil_mode:
-        count = -(-room // stride) + 1
-        if (count - 1) * stride >= side + padding:  # the last window would start in the right padding
-            count -= 1
-    else:
-        count = room // stride + 1
+    room = side + 2 * padding - kernel  # the last start a whole window fits after
+    count = (-(-room // stride) if ceil_mode else room // stride) + 1  # windows started, rounded up or down
+    if ceil_mode and (count - 1) * stride >= side + padding:  # the last window would start in the right padding
+        count -= 1
     return count
 
 
