@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from autograder.batches.inputs import Student, Submission
 from autograder.course.config import KIT_ROOT, GradingConfig
+from autograder.course import layout
 from autograder.course.layout import question_test_files
 from autograder.batches.forkserver import ColdRunner, ForkServers
 from autograder.reports.gradebook import write_batch_reports
@@ -23,7 +24,7 @@ from autograder.sandbox.isolation import detect_level, grader_files_locked
 from autograder.batches.manifest import Entry, Manifest, content_hash, tests_hash
 from autograder.grading.results import broken_results, feedback_markdown, points
 
-EXAMPLES = KIT_ROOT / "examples" / "submissions"
+EXAMPLES = KIT_ROOT / layout.EXAMPLES
 START_SLACK_SECONDS = 180  # interpreter and worker start-ups, the grader's own oracles
 PARTIAL = ".partial"       # results and logs of a submission being graded; renamed into place when it finishes
 

@@ -24,6 +24,8 @@ WRONG_ANSWERS = "wrong_answers.yml"
 ALTERNATIVES = "alternatives"
 ORACLES = "oracles.py"      # reference implementations the hidden tests compare with: never in student.zip
 MODELS = "models.yml"       # a model question's models: how each is built and trained (course/registry.py)
+EXAMPLES = Path("examples") / "submissions"  # the demo submissions `autograder grade` grades by default
+EXAMPLE_RECIPES = Path("examples") / "examples.yml"  # which of them the generator makes from wrong answers
 TEST_FILE = re.compile(r"^test_(public|hidden)(_\w+)?\.py$")
 
 
