@@ -38,6 +38,9 @@ class Limits:
 @dataclass(frozen=True)
 class HypothesisSettings:
     max_examples: int = setting(40, "Examples per Hypothesis test in the 'grading' profile.", 1)
+    shrink: bool = setting(
+        True, "Shrink a failing input to a small one for the feedback; false shows the first failing input "
+              "found and grades wrong answers faster (the scores are the same).")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import torch
 
 from autograder.sandbox import errors
 from autograder.course.layout import is_public_test, question_of_test
-from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, ConfigError, load_config
+from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, ConfigError, HypothesisSettings, load_config
 from autograder.sandbox.isolation import NAMESPACES, PROTECTS, Level, detect_level
 from autograder.sandbox.proxy import Student
 from autograder.models.devices import DeviceUnavailable, resolve_device
@@ -73,15 +73,22 @@ def pytest_collection_finish(session):
 
 
 def use_grading_profile(config) -> None:
-    """The kit's Hypothesis profile: derandomized, no database, no deadline, grading.yml's example count."""
-    from hypothesis import HealthCheck, Phase, settings
+    """Register the kit's Hypothesis profile and load it, unless the command line names another."""
+    from hypothesis import settings
 
-    settings.register_profile(
-        "grading", max_examples=config.stash[CONFIG_KEY].hypothesis.max_examples, derandomize=True,
-        database=None, deadline=None, print_blob=False, phases=[Phase.explicit, Phase.generate, Phase.shrink],
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    settings.register_profile("grading", grading_profile(config.stash[CONFIG_KEY].hypothesis))
     if config.getoption("hypothesis_profile", None) is None:
         settings.load_profile("grading")
+
+
+def grading_profile(hypothesis: HypothesisSettings):
+    """Derandomized, no database, no deadline; grading.yml's example count, with or without shrinking."""
+    from hypothesis import HealthCheck, Phase, settings
+
+    phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if hypothesis.shrink else [])
+    return settings(max_examples=hypothesis.max_examples, derandomize=True, database=None, deadline=None,
+                    print_blob=False, phases=phases,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 def question_of(item) -> str | None:

@@ -17,19 +17,21 @@ pytestmark = pytest.mark.slow
 QUESTION = "q8_output_size"  # the question the does_not_import and partly_wrong examples break
 CALL_SECONDS = 2
 # Hypothesis examples per test when grading the wrong answers (the course grades with grading.yml's 40): a wrong
-# answer must be caught within the first 10, a stronger demand that costs CI about a quarter less; the alternative
-# solutions (which must get full marks) meet all 40.
+# answer must be caught within the first 10, a stronger demand that costs CI about a quarter less, and its failing
+# input is not shrunk (shrinking changes the feedback, not the score); the alternative solutions (which must get
+# full marks) meet all 40.
 MUTANT_EXAMPLES = 10
 GRADESCOPE_TEST_FIELDS = {"name", "score", "max_score", "status", "output", "visibility"}
 MUTATED = [qid for qid in question_ids() if wrong_answers_file(qid).exists()]
 
 
 def write_settings(folder, max_examples=None):
-    """grading.yml with a short per-call limit, so hangs cost little (and max_examples, if given)."""
+    """grading.yml with a short per-call limit, so hangs cost little (and, if given, max_examples without
+    shrinking)."""
     settings = yaml.safe_load(DEFAULT_CONFIG.read_text())
     settings["limits"]["call_seconds"] = CALL_SECONDS
     if max_examples is not None:
-        settings["hypothesis"]["max_examples"] = max_examples
+        settings["hypothesis"].update(max_examples=max_examples, shrink=False)
     path = folder / "grading.yml"
     path.write_text(yaml.safe_dump(settings))
     return load_config(path), path

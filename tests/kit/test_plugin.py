@@ -3,11 +3,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 from autograder.sandbox import errors
-from autograder.course.config import load_config
-from autograder.grading.plugin import feedback_text, question_of
+from autograder.course.config import HypothesisSettings, load_config
+from autograder.grading.plugin import feedback_text, grading_profile, question_of
 
 if sys.version_info < (3, 11):  # Hypothesis's dependency there
     from exceptiongroup import ExceptionGroup
@@ -18,6 +18,13 @@ def test_the_grading_profile_is_active_even_when_ci_is_set():
     assert active.max_examples == load_config().hypothesis.max_examples
     assert active.derandomize and active.database is None and active.deadline is None
     assert not active.print_blob
+    assert Phase.shrink in active.phases
+
+
+def test_shrink_false_stops_at_the_first_failing_input_and_keeps_the_rest_of_the_profile():
+    fast = grading_profile(HypothesisSettings(max_examples=7, shrink=False))
+    assert Phase.shrink not in fast.phases and Phase.generate in fast.phases and Phase.explicit in fast.phases
+    assert fast.max_examples == 7 and fast.derandomize and fast.database is None
 
 
 class FakeItem:
