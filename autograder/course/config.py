@@ -40,7 +40,8 @@ class HypothesisSettings:
     max_examples: int = setting(40, "Examples per Hypothesis test in the 'grading' profile.", 1)
     shrink: bool = setting(
         True, "Shrink a failing input to a small one for the feedback; false shows the first failing input "
-              "found and grades wrong answers faster (the scores are the same).")
+              "found and grades wrong answers faster (the same scores, unless shrinking would have spent "
+              "limits.submission_seconds).")
 
 
 @dataclass(frozen=True)
