@@ -17,14 +17,15 @@ import yaml
 
 from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config
 from autograder.grading.environment import pytest_env
+from autograder.batches.grade import EXAMPLES
 
 pytestmark = pytest.mark.slow
 
 Q8 = "q8_output_size.py"
 PERFECT = KIT_ROOT / "solutions" / Q8
-WRONG = KIT_ROOT / "examples" / "submissions" / "partly_wrong" / Q8
+WRONG = EXAMPLES / "partly_wrong" / Q8
 STUBS = KIT_ROOT / "student_template" / Q8
-BROKEN = KIT_ROOT / "examples" / "submissions" / "does_not_import" / Q8
+BROKEN = EXAMPLES / "does_not_import" / Q8
 # (folder, file to submit or None, submitters); hugo and ida submitted as a group, with a misnamed file
 EXPORT = [("submission_1001", PERFECT, ["Alice Ng"]), ("submission_1002", WRONG, ["Bob Li"]),
           ("submission_1003", STUBS, ["Carol Diaz"]), ("submission_1004", PERFECT, ["Dan Oz"]),
@@ -266,7 +267,7 @@ def test_an_unreadable_submission_gets_one_line_as_an_ordinary_user():
     tmp_path = Path(tempfile.mkdtemp())  # pytest's own is private to root
     tmp_path.chmod(0o755)
     secret = tmp_path / "alice.zip"
-    shutil.copy(KIT_ROOT / "examples" / "submissions" / "partly_wrong" / Q8, secret)
+    shutil.copy(EXAMPLES / "partly_wrong" / Q8, secret)
     secret.chmod(0o600)
     as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
     done = subprocess.run([*as_nobody, sys.executable, "-m", "autograder.cli", "grade", str(secret)], cwd=tmp_path,

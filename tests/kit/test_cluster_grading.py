@@ -18,13 +18,13 @@ from autograder.batches.clusters import start_cluster
 from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, load_config
 from autograder.grading.environment import pytest_env
 from autograder.batches.dask_grading import DaskExecutor
-from autograder.batches.grade import Job, grade_work
+from autograder.batches.grade import EXAMPLES, Job, grade_work
 from dask_cluster import kill_worker
 
 pytestmark = pytest.mark.slow
 
 Q8 = "q8_output_size.py"
-KINDS = {"perfect": KIT_ROOT / "solutions" / Q8, "wrong": KIT_ROOT / "examples" / "submissions" / "partly_wrong" / Q8,
+KINDS = {"perfect": KIT_ROOT / "solutions" / Q8, "wrong": EXAMPLES / "partly_wrong" / Q8,
          "stubs": KIT_ROOT / "student_template" / Q8}
 STUDENTS = {f"{kind}-{i}": source for i in range(2) for kind, source in KINDS.items()}  # six students
 SCORES = {"perfect": (10, 10), "wrong": (0.01, 9.99), "stubs": (0, 0)}  # the q8 part of the layers assignment

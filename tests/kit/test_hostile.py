@@ -138,7 +138,7 @@ def batch(tmp_path_factory, listener):
     root = tmp_path_factory.mktemp("hostile")
     config_path = write_config(root, **LIMITS)
     port = listener.getsockname()[1]
-    sources = [KIT_ROOT / "examples" / "submissions" / "perfect", nested_zip(root)]
+    sources = [grade.EXAMPLES / "perfect", nested_zip(root)]
     sources += [make_submission(root, name, CASES[name], port) for name in GRADED]
     started, cpu = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
     with watching_graders() as graders:

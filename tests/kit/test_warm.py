@@ -9,7 +9,7 @@ import pytest
 
 from autograder.sandbox import errors
 from autograder.batches import grade
-from autograder.course.config import DEFAULT_CONFIG, KIT_ROOT, Limits, load_config
+from autograder.course.config import DEFAULT_CONFIG, Limits, load_config
 from autograder.course.layout import question_test_files
 from autograder.batches.grade import default_submissions, grade_batch
 from autograder.grading.results import graded_tests
@@ -82,7 +82,7 @@ def test_a_submission_that_kills_its_grading_process_still_gets_results_and_the_
         "    for pid in (os.getppid(), os.getpgid(0)):\n"
         "        try:\n            os.kill(pid, signal.SIGKILL)\n        except OSError:\n            pass\n"
         "    return 0\n")
-    sources = [folder, KIT_ROOT / "examples" / "submissions" / "perfect"]
+    sources = [folder, grade.EXAMPLES / "perfect"]
     tests = [str(p) for p in question_test_files(["q8_output_size"], ("public",))]
     with watching_graders() as graders:
         graded = {g.name: g for g in grade_batch(sources, tmp_path / "graded", load_config(DEFAULT_CONFIG),
